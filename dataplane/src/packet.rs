@@ -1,0 +1,92 @@
+//! The packet abstraction the dataplane works on.
+//!
+//! The application implements [`PacketBuf`] for `rte_mbuf`; tests and
+//! benchmarks use [`VecPacket`]. Code generic over it is monomorphised, so the
+//! abstraction costs nothing at run time.
+
+/// Mutable packet bytes plus the metadata the forwarding path needs.
+///
+/// A packet may span several segments (a jumbo frame read into chained
+/// mbufs). The headers the dataplane rewrites must lie in the first segment,
+/// [`head`](PacketBuf::head); bytes beyond it are reached only by copying.
+pub trait PacketBuf {
+    /// The first segment.
+    fn head(&self) -> &[u8];
+    fn head_mut(&mut self) -> &mut [u8];
+    /// The length of the whole packet, all segments.
+    fn pkt_len(&self) -> usize;
+    /// Copies bytes from `offset` on, across segments, into `dst`; returns
+    /// how many were copied.
+    fn read(&self, offset: usize, dst: &mut [u8]) -> usize;
+    /// Shortens the packet to `len` bytes (FreeBSD's `m_adj` with a negative
+    /// count), as `ip6_input` does when a frame carries link-layer padding.
+    /// Returns false if `len` exceeds the packet.
+    fn truncate(&mut self, len: usize) -> bool;
+    /// Grows an empty packet (a freshly allocated one) to `len` bytes in a
+    /// single segment and returns them; `None` if they do not fit.
+    fn extend(&mut self, len: usize) -> Option<&mut [u8]>;
+    /// The DPDK port the packet arrived on.
+    fn rx_port(&self) -> u16;
+}
+
+/// A packet in one heap buffer, for tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VecPacket {
+    pub data: Vec<u8>,
+    pub port: u16,
+    /// The most [`extend`](PacketBuf::extend) may grow to, as an mbuf's data
+    /// room would limit it.
+    pub room: usize,
+}
+
+impl VecPacket {
+    pub fn new(data: Vec<u8>, port: u16) -> VecPacket {
+        VecPacket {
+            data,
+            port,
+            room: 2048,
+        }
+    }
+}
+
+impl PacketBuf for VecPacket {
+    fn head(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn head_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    fn pkt_len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn read(&self, offset: usize, dst: &mut [u8]) -> usize {
+        let src = self.data.get(offset..).unwrap_or(&[]);
+        let n = src.len().min(dst.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        n
+    }
+
+    fn truncate(&mut self, len: usize) -> bool {
+        if len > self.data.len() {
+            return false;
+        }
+        self.data.truncate(len);
+        true
+    }
+
+    fn extend(&mut self, len: usize) -> Option<&mut [u8]> {
+        let start = self.data.len();
+        if start + len > self.room {
+            return None;
+        }
+        self.data.resize(start + len, 0);
+        Some(&mut self.data[start..])
+    }
+
+    fn rx_port(&self) -> u16 {
+        self.port
+    }
+}

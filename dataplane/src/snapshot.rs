@@ -1,0 +1,100 @@
+//! The world a burst is forwarded in: one immutable snapshot of interfaces,
+//! routes, neighbours, filters and settings, built by the control plane and
+//! published to the workers with a single pointer swap.
+
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use hashbrown::HashSet;
+
+use crate::fib::Fib;
+use crate::iface::{IfIndex, Ifnet};
+use crate::neigh::Neighbors;
+use crate::pfil::Pfil;
+use crate::wire::ipv6::{self, scope};
+
+/// FreeBSD's sysctls that shape forwarding, with FreeBSD's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `net.inet6.ip6.stealth`: forward without checking or decrementing
+    /// the hop limit (IPSTEALTH).
+    pub stealth: bool,
+    /// `net.inet6.ip6.redirect`: send ND redirects.
+    pub sendredirects: bool,
+    /// `net.inet6.icmp6.errppslimit`: ICMPv6 errors and redirects per
+    /// second, router-wide; 0 sends none, negative is unlimited.
+    pub icmp6errppslim: i32,
+    /// `net.inet6.ip6.log_interval`: seconds between "cannot forward" logs.
+    pub log_interval: Duration,
+    /// `net.inet6.ip6.hlim`: hop limit of packets the router originates.
+    pub defhlim: u8,
+    /// `net.inet6.icmp6.nd6_maxqlen`: packets held per unresolved neighbour.
+    pub nd6_maxqlen: usize,
+    /// `net.inet6.icmp6.nd6_mmaxtries`: solicitations before giving up.
+    pub nd6_mmaxtries: u32,
+    /// ND's RetransTimer: the interval between solicitations.
+    pub nd6_retrans: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            stealth: false,
+            sendredirects: true,
+            icmp6errppslim: 100,
+            log_interval: Duration::from_secs(5),
+            defhlim: 64,
+            nd6_maxqlen: 16,
+            nd6_mmaxtries: 3,
+            nd6_retrans: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl Settings {
+    /// How long a neighbour may stay unresolved before its held packets
+    /// are given up: `nd6_mmaxtries` solicitations, `nd6_retrans` apart.
+    pub fn nd6_timeout(&self) -> Duration {
+        self.nd6_retrans * self.nd6_mmaxtries
+    }
+}
+
+/// Everything a worker consults to forward a burst.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Bumped on every publication; per-core caches are tagged with it.
+    pub generation: u64,
+    /// Indexed by [`IfIndex`].
+    pub ifnets: Vec<Ifnet>,
+    /// The index of the loopback interface.
+    pub loopback: IfIndex,
+    pub fib: Fib,
+    pub neighbors: Neighbors,
+    /// Every unicast address of the router, on any interface; link-local
+    /// ones are looked up with their zone by [`Snapshot::is_ours`].
+    pub local: HashSet<Ipv6Addr>,
+    pub pfil: Pfil,
+    pub settings: Settings,
+}
+
+impl Snapshot {
+    #[inline]
+    pub fn ifnet(&self, i: IfIndex) -> Option<&Ifnet> {
+        self.ifnets.get(usize::from(i))
+    }
+
+    /// Whether `a`, seen on `rcvif`, is one of the router's addresses. A
+    /// link-local address is the router's only within its link zone: the
+    /// same bits on another link name another station (FreeBSD compares
+    /// addresses with their zone embedded).
+    #[inline]
+    pub fn is_ours(&self, a: &Ipv6Addr, rcvif: &Ifnet) -> bool {
+        if !ipv6::is_link_local_unicast(a) {
+            return self.local.contains(a);
+        }
+        let zone = rcvif.zones.get(scope::LINK_LOCAL);
+        self.ifnets
+            .iter()
+            .any(|i| i.zones.get(scope::LINK_LOCAL) == zone && i.addrs.iter().any(|x| x.addr == *a))
+    }
+}

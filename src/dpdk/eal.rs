@@ -1,0 +1,101 @@
+//! The Environment Abstraction Layer, initialised once per process.
+
+use std::ffi::{CString, c_char};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{DpdkError, sys};
+
+/// Set once `rte_eal_init` has been called: DPDK cannot initialise twice in
+/// a process, even after cleanup.
+static INITIALISED: AtomicBool = AtomicBool::new(false);
+/// Set when memory had to be leaked; cleanup would then free it under live
+/// mbufs, so it is skipped.
+static LEAKED: AtomicBool = AtomicBool::new(false);
+
+/// Shared by every DPDK object so that the EAL is cleaned up last.
+#[derive(Debug)]
+pub(super) struct EalGuard(());
+
+impl Drop for EalGuard {
+    fn drop(&mut self) {
+        if LEAKED.load(Ordering::SeqCst) {
+            eprintln!("labelgate: DPDK memory was still in use; skipping EAL cleanup");
+            return;
+        }
+        // SAFETY: every object that uses DPDK holds a clone of this guard,
+        // so none is left; cleanup is called once, as the last act.
+        unsafe { sys::rte_eal_cleanup() };
+    }
+}
+
+/// Marks that DPDK memory could not be returned.
+pub(super) fn leaked() {
+    LEAKED.store(true, Ordering::SeqCst);
+}
+
+/// The initialised EAL.
+#[derive(Debug, Clone)]
+pub struct Eal {
+    pub(super) guard: Arc<EalGuard>,
+}
+
+impl Eal {
+    /// Initialises DPDK with `args` (the first is the program name). Fails
+    /// on a second call in the same process.
+    pub fn init(args: &[String]) -> Result<Eal, DpdkError> {
+        if INITIALISED.swap(true, Ordering::SeqCst) {
+            return Err(DpdkError::new(
+                "rte_eal_init: the EAL is already initialised in this process",
+                114,
+            ));
+        }
+        let owned: Vec<CString> = args
+            .iter()
+            .map(|a| {
+                CString::new(a.as_str()).map_err(|_| {
+                    DpdkError::new(format!("EAL argument {a:?} contains a NUL byte"), 22)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut argv: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+        argv.push(std::ptr::null_mut());
+        // SAFETY: argv holds argc valid NUL-terminated strings plus a NULL,
+        // alive for the call (`owned` outlives it); DPDK may permute the
+        // pointer array, which is ours, and keeps no pointer into it.
+        let rc = unsafe { sys::rte_eal_init(owned.len() as i32, argv.as_mut_ptr()) };
+        if rc < 0 {
+            return Err(DpdkError::from_rte_errno("rte_eal_init"));
+        }
+        Ok(Eal {
+            guard: Arc::new(EalGuard(())),
+        })
+    }
+
+    /// The lcore the calling (main) thread is.
+    pub fn main_lcore(&self) -> u32 {
+        // SAFETY: no preconditions once the EAL is initialised.
+        unsafe { sys::rte_get_main_lcore() }
+    }
+
+    /// Enabled lcores other than the main one, in order.
+    pub fn worker_lcores(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut i = u32::MAX;
+        loop {
+            // SAFETY: no preconditions once the EAL is initialised; walks
+            // the enabled lcores, skipping the main one (skip_main = 1).
+            i = unsafe { sys::rte_get_next_lcore(i, 1, 0) };
+            if i >= sys::RTE_MAX_LCORE {
+                return out;
+            }
+            out.push(i);
+        }
+    }
+
+    /// The number of ethdev ports DPDK probed.
+    pub fn port_count(&self) -> u16 {
+        // SAFETY: no preconditions once the EAL is initialised.
+        unsafe { sys::rte_eth_dev_count_avail() }
+    }
+}

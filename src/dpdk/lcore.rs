@@ -1,0 +1,73 @@
+//! Running code on DPDK lcores.
+
+use std::ffi::{c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use super::eal::EalGuard;
+use super::{DpdkError, Eal, check, sys};
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A job running on a worker lcore; waited for when joined or dropped.
+#[derive(Debug)]
+pub struct Lcore {
+    id: u32,
+    joined: bool,
+    _eal: Arc<EalGuard>,
+}
+
+extern "C" fn trampoline(arg: *mut c_void) -> c_int {
+    // SAFETY: arg is the Box<Job> leaked by `Lcore::launch`, passed to
+    // exactly one trampoline call.
+    let job: Box<Job> = unsafe { Box::from_raw(arg as *mut Job) };
+    // A panic must not unwind into DPDK's C frames.
+    match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+impl Lcore {
+    /// Runs `job` on worker lcore `id`.
+    pub fn launch(
+        eal: &Eal,
+        id: u32,
+        job: impl FnOnce() + Send + 'static,
+    ) -> Result<Lcore, DpdkError> {
+        let boxed: Box<Job> = Box::new(Box::new(job));
+        let arg = Box::into_raw(boxed) as *mut c_void;
+        // SAFETY: trampoline takes ownership of arg; if the launch fails,
+        // it never runs and the box is reclaimed below.
+        let rc = unsafe { sys::rte_eal_remote_launch(Some(trampoline), arg, id) };
+        if rc < 0 {
+            // SAFETY: the launch failed, so arg is still ours alone.
+            drop(unsafe { Box::from_raw(arg as *mut Job) });
+            check(|| format!("rte_eal_remote_launch on lcore {id}"), rc)?;
+        }
+        Ok(Lcore {
+            id,
+            joined: false,
+            _eal: eal.guard.clone(),
+        })
+    }
+
+    /// Waits for the job; false if it panicked.
+    pub fn join(mut self) -> bool {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> bool {
+        self.joined = true;
+        // SAFETY: called from the main lcore, which launched the job.
+        unsafe { sys::rte_eal_wait_lcore(self.id) == 0 }
+    }
+}
+
+impl Drop for Lcore {
+    fn drop(&mut self) {
+        if !self.joined {
+            self.wait();
+        }
+    }
+}

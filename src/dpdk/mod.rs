@@ -1,0 +1,89 @@
+//! Safe types over DPDK. Every `unsafe` of labelgate is in this module.
+//!
+//! Lifetimes are tied by reference counts rather than borrows, because
+//! workers run on DPDK lcores and need `'static` state: a port stays open
+//! while any of its queue handles lives, a mempool while any port uses it,
+//! and the EAL while any of them does. A mempool that still has mbufs out
+//! when its last handle goes is leaked rather than freed, and the EAL then
+//! skips its cleanup, so an mbuf can never outlive its memory.
+
+mod eal;
+mod ethdev;
+mod lcore;
+mod mbuf;
+mod mempool;
+
+use std::ffi::CStr;
+use std::fmt;
+
+pub use eal::Eal;
+pub use ethdev::{Port, PortConfig, RxQueue, TxQueue};
+pub use lcore::Lcore;
+pub use mbuf::Mbuf;
+pub use mempool::Mempool;
+
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unsafe_op_in_unsafe_fn,
+    clippy::all
+)]
+mod sys {
+    include!(concat!(env!("OUT_DIR"), "/dpdk.rs"));
+}
+
+/// How many packets a burst moves, as in DPDK's l3fwd.
+pub const BURST: usize = 32;
+
+/// A DPDK call that failed: what was being done, and DPDK's errno.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkError {
+    pub what: String,
+    pub errno: i32,
+}
+
+impl DpdkError {
+    fn new(what: impl Into<String>, errno: i32) -> DpdkError {
+        DpdkError {
+            what: what.into(),
+            errno: errno.abs(),
+        }
+    }
+
+    /// An error whose errno is in DPDK's per-lcore `rte_errno`.
+    fn from_rte_errno(what: impl Into<String>) -> DpdkError {
+        // SAFETY: lg_rte_errno reads this thread's rte_errno; it has no
+        // preconditions.
+        let errno = unsafe { sys::lg_rte_errno() };
+        DpdkError::new(what, errno)
+    }
+}
+
+impl fmt::Display for DpdkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: rte_strerror returns a pointer to a static or per-lcore
+        // NUL-terminated string that stays valid until the next call on this
+        // thread; it is copied out at once.
+        let msg = unsafe { CStr::from_ptr(sys::rte_strerror(self.errno)) };
+        write!(
+            f,
+            "{}: {} (errno {})",
+            self.what,
+            msg.to_string_lossy(),
+            self.errno
+        )
+    }
+}
+
+impl std::error::Error for DpdkError {}
+
+/// Checks a DPDK return code of the "negative errno" convention.
+fn check(what: impl FnOnce() -> String, rc: i32) -> Result<i32, DpdkError> {
+    if rc < 0 {
+        Err(DpdkError::new(what(), rc))
+    } else {
+        Ok(rc)
+    }
+}

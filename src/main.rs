@@ -1,0 +1,195 @@
+//! labelgate: a user-space IPv6 router on DPDK, forwarding with FreeBSD's
+//! `ip6_forward` semantics.
+
+mod capture;
+mod control;
+mod dpdk;
+mod replay;
+mod router;
+mod run;
+mod worker;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand};
+
+use crate::router::{Fail, Finished};
+
+#[derive(Parser)]
+#[command(
+    name = "labelgate",
+    version,
+    about = "A user-space IPv6 router on DPDK"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Push a capture through the data plane on net_pcap ports: INPUT
+    /// arrives on port0, each port's output goes to OUT/port<N>.pcap.
+    Replay {
+        /// The capture to feed into port0 (pcap or pcapng, Ethernet).
+        input: PathBuf,
+        /// The router's configuration.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where to write port<N>.pcap for every port.
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker lcores; inputs are spread over them by flow, as RSS would.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Feed another port: portK=FILE (repeatable).
+        #[arg(long = "rx", value_name = "portK=FILE")]
+        rx: Vec<String>,
+        /// Write the counters as JSON to this file.
+        #[arg(long)]
+        stats_json: Option<PathBuf>,
+        /// Let DPDK log at info level.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Run on NICs (or any PMD) until SIGINT or SIGTERM.
+    Run {
+        /// The router's configuration (with `worker` statements for the
+        /// lcore to queue map).
+        #[arg(long)]
+        config: PathBuf,
+        /// EAL arguments, as one string (or give them after `--`).
+        #[arg(long)]
+        eal: Option<String>,
+        /// Write the counters as JSON to this file at exit.
+        #[arg(long)]
+        stats_json: Option<PathBuf>,
+        /// Print a line of counters every this many seconds.
+        #[arg(long, value_name = "SECS")]
+        stats_interval: Option<u64>,
+        /// EAL arguments.
+        #[arg(last = true)]
+        eal_args: Vec<String>,
+    },
+}
+
+/// SIGINT and SIGTERM set the returned flag.
+pub fn signals() -> Result<Arc<AtomicBool>, Fail> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, flag.clone())
+            .map_err(|e| Fail::Runtime(format!("cannot handle signal {sig}: {e}")))?;
+    }
+    Ok(flag)
+}
+
+/// Writes the JSON, and says whether all was well.
+fn finish(
+    f: &Finished,
+    stats_json: Option<&PathBuf>,
+    extra: serde_json::Value,
+) -> Result<(), Fail> {
+    let report = f.report();
+    if let Some(path) = stats_json {
+        let mut j = report.json();
+        j["mbufs_in_use_at_exit"] = f.mbufs_in_use.into();
+        if let (Some(o), serde_json::Value::Object(e)) = (j.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        let text = serde_json::to_string_pretty(&j).expect("counters serialise");
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Fail::Runtime(format!("{}: {e}", path.display())))?;
+    }
+    if f.mbufs_in_use != 0 {
+        return Err(Fail::Runtime(format!(
+            "{} mbufs were not returned to the pool",
+            f.mbufs_in_use
+        )));
+    }
+    if f.failed_workers != 0 {
+        return Err(Fail::Runtime(format!(
+            "{} workers failed",
+            f.failed_workers
+        )));
+    }
+    if !f.stats.conserved() {
+        return Err(Fail::Runtime(
+            "packet conservation violated: see the summary".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn main_() -> Result<(), Fail> {
+    match Cli::parse().cmd {
+        Cmd::Replay {
+            input,
+            config,
+            out,
+            workers,
+            rx,
+            stats_json,
+            verbose,
+        } => {
+            let args = replay::Args {
+                input,
+                config,
+                out,
+                workers,
+                rx,
+                verbose,
+            };
+            let o = replay::replay(&args)?;
+            let received = o.finished.stats.fates.received;
+            let secs = o.elapsed.as_secs_f64();
+            print!("{}", o.finished.report().summary());
+            for (path, n) in &o.outputs {
+                println!("wrote {:>10} packets to {}", n, path.display());
+            }
+            println!(
+                "replayed {received} packets in {secs:.3} s ({:.3} Mpps)",
+                received as f64 / secs.max(1e-9) / 1e6
+            );
+            let extra = serde_json::json!({
+                "replay": {
+                    "seconds": secs,
+                    "outputs": o.outputs.iter().map(|(p, n)| (p.display().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+                }
+            });
+            finish(&o.finished, stats_json.as_ref(), extra)
+        }
+        Cmd::Run {
+            config,
+            eal,
+            stats_json,
+            stats_interval,
+            eal_args,
+        } => {
+            let f = run::run(&run::Args {
+                config,
+                eal,
+                eal_args,
+                stats_interval,
+            })?;
+            print!("{}", f.report().summary());
+            finish(&f, stats_json.as_ref(), serde_json::json!({}))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match main_() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Usage(m)) => {
+            eprintln!("labelgate: {m}");
+            ExitCode::from(2)
+        }
+        Err(Fail::Runtime(m)) => {
+            eprintln!("labelgate: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! `labelgate replay`: a capture through the real data plane on net_pcap
+//! ports, one output capture per port, and a report of every packet's fate.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use controlplane::Config;
+use controlplane::config::WorkerConf;
+
+use crate::capture::{self, Capture};
+use crate::dpdk::Eal;
+use crate::router::{Fail, Finished, MBUF_FOOTPRINT, Router, pool_size};
+
+/// net_pcap's limit on queues per port.
+pub const MAX_WORKERS: usize = 16;
+
+/// How long replay waits with nothing moving before it decides libpcap
+/// delivered less than the capture held.
+const QUIET: Duration = Duration::from_secs(2);
+
+pub struct Args {
+    pub input: PathBuf,
+    pub config: PathBuf,
+    pub out: PathBuf,
+    pub workers: usize,
+    pub rx: Vec<String>,
+    pub verbose: bool,
+}
+
+/// What replay leaves behind for its caller.
+pub struct Outcome {
+    pub finished: Finished,
+    pub outputs: Vec<(PathBuf, u64)>,
+    pub elapsed: Duration,
+}
+
+fn usage(m: impl Into<String>) -> Fail {
+    Fail::Usage(m.into())
+}
+
+/// A path net_pcap can take in its device arguments.
+fn devarg_path(p: &Path) -> Result<String, Fail> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| usage(format!("{}: not a UTF-8 path", p.display())))?;
+    if s.contains(',') || s.contains('=') {
+        return Err(usage(format!(
+            "{s}: DPDK device arguments cannot carry a path with ',' or '='"
+        )));
+    }
+    Ok(s.to_string())
+}
+
+/// The inputs by port: the main capture on port0, `--rx portK=FILE` others.
+fn inputs(a: &Args) -> Result<BTreeMap<u16, Capture>, Fail> {
+    let mut specs = vec![(0u16, a.input.clone())];
+    for spec in &a.rx {
+        let (port, file) = spec
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--rx {spec}: expected portK=FILE")))?;
+        let n = port
+            .strip_prefix("port")
+            .and_then(|n| n.parse::<u16>().ok())
+            .filter(|n| *n < controlplane::config::MAX_PORTS)
+            .ok_or_else(|| {
+                usage(format!(
+                    "--rx {spec}: `{port}` is not a port (expected port0..port31)"
+                ))
+            })?;
+        specs.push((n, PathBuf::from(file)));
+    }
+    let mut out = BTreeMap::new();
+    for (port, path) in specs {
+        let c = capture::inspect(&path).map_err(Fail::Usage)?;
+        if let Some(d) = &c.damaged {
+            eprintln!(
+                "labelgate: {}: {d}; replaying the packets before it",
+                path.display()
+            );
+        }
+        if out.insert(port, c).is_some() {
+            return Err(usage(format!("port{port} is given two inputs")));
+        }
+    }
+    Ok(out)
+}
+
+/// EAL arguments for net_pcap ports: no hugepages, no PCI, no shared
+/// config (so several replays can run at once), and lcores spread over
+/// the CPUs this process may use.
+fn eal_args(ports: &[String], workers: usize, mbufs: usize, verbose: bool) -> Vec<String> {
+    let cpus: Vec<usize> = core_affinity::get_core_ids()
+        .map(|ids| ids.into_iter().map(|c| c.id).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![0]);
+    let lcores: Vec<String> = (0..=workers)
+        .map(|l| format!("{l}@{}", cpus[l % cpus.len()]))
+        .collect();
+    let mem_mb = 64 + mbufs * MBUF_FOOTPRINT * 5 / 4 / (1 << 20);
+    let mut args: Vec<String> = [
+        "labelgate",
+        "--no-huge",
+        "--no-pci",
+        "--no-shconf",
+        "--no-telemetry",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend([
+        "-m".into(),
+        mem_mb.to_string(),
+        "--lcores".into(),
+        lcores.join(","),
+    ]);
+    args.push(format!(
+        "--log-level={}",
+        if verbose { "info" } else { "warning" }
+    ));
+    for p in ports {
+        args.extend(["--vdev".into(), p.clone()]);
+    }
+    args
+}
+
+pub fn replay(a: &Args) -> Result<Outcome, Fail> {
+    let config = Config::load(&a.config).map_err(|e| usage(e.to_string()))?;
+    if !(1..=MAX_WORKERS).contains(&a.workers) {
+        return Err(usage(format!(
+            "--workers {}: replay runs 1 to {MAX_WORKERS} workers",
+            a.workers
+        )));
+    }
+    if !config.workers.is_empty() {
+        eprintln!("labelgate: `worker` statements apply to `run`; replay uses --workers");
+    }
+    let inputs = inputs(a)?;
+    let nports = config.ports.max(inputs.keys().max().map_or(1, |p| p + 1));
+    std::fs::create_dir_all(&a.out).map_err(|e| usage(format!("{}: {e}", a.out.display())))?;
+    let scratch = a
+        .out
+        .join(format!(".labelgate-replay-{}", std::process::id()));
+    if a.workers > 1 {
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| usage(format!("{}: {e}", scratch.display())))?;
+    }
+    let result = run_replay(a, config, &inputs, nports, &scratch);
+    if a.workers > 1 {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result
+}
+
+fn run_replay(
+    a: &Args,
+    config: Config,
+    inputs: &BTreeMap<u16, Capture>,
+    nports: u16,
+    scratch: &Path,
+) -> Result<Outcome, Fail> {
+    let w = a.workers;
+    let mut vdevs = Vec::new();
+    let mut tx_parts: Vec<Vec<PathBuf>> = Vec::new();
+    for p in 0..nports {
+        let mut args = vec![format!("net_pcap{p}")];
+        if let Some(c) = inputs.get(&p) {
+            let rx = if w == 1 {
+                vec![c.path.clone()]
+            } else {
+                capture::split(&c.path, w, scratch, &format!("port{p}")).map_err(Fail::Runtime)?
+            };
+            for f in &rx {
+                args.push(format!("rx_pcap={}", devarg_path(f)?));
+            }
+        }
+        let parts: Vec<PathBuf> = if w == 1 {
+            vec![a.out.join(format!("port{p}.pcap"))]
+        } else {
+            (0..w)
+                .map(|q| scratch.join(format!("port{p}.txq{q}.pcap")))
+                .collect()
+        };
+        for f in &parts {
+            args.push(format!("tx_pcap={}", devarg_path(f)?));
+        }
+        // A port with no input gets one dummy receive queue per transmit
+        // queue from net_pcap, which is what the workers poll.
+        vdevs.push(args.join(","));
+        tx_parts.push(parts);
+    }
+    let expected: u64 = inputs.values().map(|c| c.packets).sum();
+    let mbufs = pool_size(&config, usize::from(nports), w, w) as usize;
+    let eal = Eal::init(&eal_args(&vdevs, w, mbufs, a.verbose))?;
+    let workers: Vec<WorkerConf> = eal
+        .worker_lcores()
+        .into_iter()
+        .take(w)
+        .enumerate()
+        .map(|(k, lcore)| WorkerConf {
+            lcore,
+            rx: (0..nports).map(|p| (p, k as u16)).collect(),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut router = Router::start(eal, config, &workers)?;
+    for (i, port) in router.ports().iter().enumerate() {
+        if port.name() != format!("net_pcap{i}") {
+            return Err(Fail::Runtime(format!(
+                "port{i} is {}, not net_pcap{i}",
+                port.name()
+            )));
+        }
+    }
+    let interrupted = crate::signals()?;
+    let mut last_progress = (0u64, Instant::now());
+    loop {
+        router.poll();
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("labelgate: interrupted; stopping");
+            break;
+        }
+        let hw = router.hw();
+        let read: u64 = hw
+            .iter()
+            .map(|h| h.ipackets + h.ierrors + h.rx_nombuf)
+            .sum();
+        let ipackets: u64 = hw.iter().map(|h| h.ipackets).sum();
+        let s = router.stats();
+        let settled =
+            s.fates.received == ipackets && s.upcalls.hold_queue == 0 && !router.upcalls_pending();
+        if settled && read >= expected {
+            break;
+        }
+        let progress = read + s.fates.received + s.upcalls.hold_queue;
+        if progress != last_progress.0 {
+            last_progress = (progress, Instant::now());
+        } else if settled && last_progress.1.elapsed() > QUIET {
+            eprintln!(
+                "labelgate: the capture drivers delivered {read} of {expected} packets; stopping"
+            );
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let elapsed = started.elapsed();
+    let finished = router.stop();
+    let mut outputs = Vec::new();
+    for (p, parts) in tx_parts.iter().enumerate() {
+        let out = a.out.join(format!("port{p}.pcap"));
+        let n = if parts.len() == 1 {
+            capture::inspect(&out).map_err(Fail::Runtime)?.packets
+        } else {
+            capture::merge(parts, &out).map_err(Fail::Runtime)?
+        };
+        outputs.push((out, n));
+    }
+    Ok(Outcome {
+        finished,
+        outputs,
+        elapsed,
+    })
+}

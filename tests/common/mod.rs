@@ -1,0 +1,163 @@
+//! Running the real binary in tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+/// Debian's Python, the one python3-scapy installs into.
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Replays run one at a time: each busy-polls a core, and the machines
+/// running the suite have two.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("pcap-fixtures")
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("labelgate-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A `labelgate replay` command being put together.
+pub struct Replay {
+    cmd: Command,
+    out: PathBuf,
+}
+
+/// What a replay left.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub out: PathBuf,
+    /// The --stats-json file, or Null if none was written.
+    pub stats: Value,
+}
+
+impl Run {
+    pub fn log(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Replay {
+    pub fn new(name: &str, input: &Path, config: &Path) -> Replay {
+        let out = scratch(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labelgate"));
+        cmd.arg("replay")
+            .arg(input)
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(&out)
+            .arg("--stats-json")
+            .arg(out.join("stats.json"));
+        Replay { cmd, out }
+    }
+
+    pub fn workers(&mut self, n: usize) -> &mut Self {
+        self.cmd.arg("--workers").arg(n.to_string());
+        self
+    }
+
+    pub fn rx(&mut self, port: &str, file: &Path) -> &mut Self {
+        self.cmd
+            .arg("--rx")
+            .arg(format!("{port}={}", file.display()));
+        self
+    }
+
+    pub fn run(&mut self) -> Run {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let o = self.cmd.output().expect("run labelgate");
+        let stats = std::fs::read_to_string(self.out.join("stats.json"))
+            .map(|s| serde_json::from_str(&s).expect("stats JSON parses"))
+            .unwrap_or(Value::Null);
+        Run {
+            status: o.status,
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            out: self.out.clone(),
+            stats,
+        }
+    }
+}
+
+/// The frames of a capture, bytes only.
+pub fn frames(path: &Path) -> Vec<Vec<u8>> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r = pcap_file::pcap::PcapReader::new(f).unwrap();
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        out.push(p.unwrap().data.into_owned());
+    }
+    out
+}
+
+/// Where two frame lists first differ, shown in hex; `None` if equal.
+pub fn hex_diff(got: &[Vec<u8>], want: &[Vec<u8>]) -> Option<String> {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        if g != w {
+            let at = g
+                .iter()
+                .zip(w.iter())
+                .position(|(a, b)| a != b)
+                .unwrap_or(g.len().min(w.len()));
+            return Some(format!(
+                "frame {i} differs at byte {at} (lengths {} and {})\n  got  {}\n  want {}",
+                g.len(),
+                w.len(),
+                hex(g),
+                hex(w)
+            ));
+        }
+    }
+    (got.len() != want.len()).then(|| format!("{} frames, expected {}", got.len(), want.len()))
+}
+
+/// Every number in `want` is the same in `got`, recursively.
+pub fn assert_counters(name: &str, want: &Value, got: &Value, path: &str) {
+    match want {
+        Value::Object(m) => {
+            for (k, v) in m {
+                assert_counters(name, v, &got[k], &format!("{path}.{k}"));
+            }
+        }
+        other => assert_eq!(got, other, "{name}: counter {path}"),
+    }
+}
+
+/// Every ICMPv6 message the router wrote, checked by scapy.
+pub fn check_icmp6(out: &Path) {
+    let caps: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    let o = Command::new(PYTHON)
+        .arg(fixtures().join("check-icmp6.py"))
+        .args(&caps)
+        .output()
+        .expect("run check-icmp6.py");
+    assert!(
+        o.status.success(),
+        "scapy finds faults in what the router wrote:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

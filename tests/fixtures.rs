@@ -1,0 +1,95 @@
+//! End to end: every fixture in `pcap-fixtures/` through the real
+//! `labelgate replay` on real net_pcap ports, its outputs compared frame by
+//! frame with what scapy built from FreeBSD's rules, its counters with the
+//! fixture's, and every ICMPv6 message checked by scapy again.
+
+mod common;
+
+use common::{Replay, frames, hex_diff};
+use serde_json::Value;
+
+/// Runs one fixture and checks everything it promises.
+fn fixture(name: &str) {
+    let dir = common::fixtures().join(name);
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fixture.json")).unwrap()).unwrap();
+    let inputs = meta["inputs"].as_object().unwrap();
+    let mut replay = Replay::new(
+        name,
+        &dir.join(inputs["port0"].as_str().unwrap()),
+        &dir.join("router.conf"),
+    );
+    replay.workers(meta["workers"].as_u64().unwrap() as usize);
+    for (port, file) in inputs.iter().filter(|(p, _)| *p != "port0") {
+        replay.rx(port, &dir.join(file.as_str().unwrap()));
+    }
+    let run = replay.run();
+    assert!(run.status.success(), "{name}: replay failed\n{}", run.log());
+    let ordered = meta["ordered"].as_bool().unwrap();
+    for port in meta["outputs"].as_array().unwrap() {
+        let port = port.as_str().unwrap();
+        let mut got = frames(&run.out.join(format!("{port}.pcap")));
+        let mut want = frames(&dir.join(format!("expect.{port}.pcap")));
+        if !ordered {
+            got.sort();
+            want.sort();
+        }
+        if let Some(diff) = hex_diff(&got, &want) {
+            panic!(
+                "{name}: {port} differs from what FreeBSD would send: {diff}\n{}",
+                run.log()
+            );
+        }
+    }
+    common::assert_counters(name, &meta["counters"], &run.stats, "");
+    assert_eq!(
+        run.stats["conserved"],
+        true,
+        "{name}: conservation\n{}",
+        run.log()
+    );
+    assert_eq!(
+        run.stats["mbufs_in_use_at_exit"], 0,
+        "{name}: mbufs not returned"
+    );
+    common::check_icmp6(&run.out);
+}
+
+/// One test per fixture; `every_fixture_has_a_test` keeps the list whole.
+macro_rules! fixtures {
+    ($($name:ident),* $(,)?) => {
+        $( #[test] fn $name() { fixture(stringify!($name)); } )*
+        const NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+fixtures!(forward, malformed, jumbo, multiport, workers);
+
+#[test]
+fn every_fixture_has_a_test() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(common::fixtures())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("fixture.json").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
+
+#[test]
+fn fixtures_are_current() {
+    let out = std::process::Command::new(common::PYTHON)
+        .arg(common::fixtures().join("make-fixtures.py"))
+        .arg("--check")
+        .output()
+        .expect("run make-fixtures.py");
+    assert!(
+        out.status.success(),
+        "the committed fixtures are not what make-fixtures.py makes:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
