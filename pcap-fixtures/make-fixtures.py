@@ -222,6 +222,353 @@ def workers():
     )
 
 
+# --- issue 3: every branch of ip6_forward ------------------------------------
+
+def as_received(frame):
+    """An error from ip6_input quotes the packet as it arrived (hop limit
+    untouched, not yet trimmed to its payload length)."""
+    return bytes(frame)[14:][:1232]
+
+
+def to_host(icmp, quoted):
+    """An error about a packet from HOST: back out port0 from port0's global
+    address, the one source selection picks for a global destination."""
+    return error(0, HOST_MAC, ADDR[0], HOST, icmp, quoted)
+
+
+@fixture
+def hoplimit():
+    """Traceroute probes and other packets whose hop limit runs out: Time
+    Exceeded quoting the packet as received, never about an ICMPv6 error,
+    the quote cut to 1232 bytes."""
+    probes = [to_router(0, udp(HOST, FAR, n, hlim=h, sport=33434)) for n, h in enumerate([1, 2, 3])]
+    zero = to_router(0, udp(HOST, FAR, 9, hlim=0))
+    echo = to_router(0, IPv6(src=HOST, dst=FAR, hlim=1) / ICMPv6EchoRequest(id=1, seq=1))
+    err = to_router(0, IPv6(src=HOST, dst=FAR, hlim=1) / ICMPv6DestUnreach(code=4) / Raw(b"\x60" + bytes(47)))
+    big = to_router(0, udp(HOST, FAR, 5, hlim=1, size=1400))
+    te = lambda f: to_host(ICMPv6TimeExceeded(code=0), quote(f, hops=0))
+    return dict(
+        config=BASE,
+        inputs={0: probes + [zero, echo, err, big]},
+        expect={0: [te(probes[0]), te(zero), te(echo), te(big)],
+                1: [forwarded(probes[1], 1, GW1_MAC), forwarded(probes[2], 1, GW1_MAC)], 2: []},
+        counters={"fates": {"received": 7, "forwarded": 2, "drops": {"hlim": 5}},
+                  "icmp6stat": {"icp6s_error": 5, "icp6s_canterror": 1, "icp6s_otime_exceed_transit": 5,
+                                "icp6s_outhist": {"3": 4}},
+                  "ip6stat": {"ip6s_forward": 2, "ip6s_localout": 4},
+                  "interfaces": {"port0": {"ifs6_out_timeexceed": 4, "ifs6_out_request": 4}}},
+    )
+
+
+@fixture
+def stealth():
+    """IPSTEALTH: the hop limit is neither checked nor lowered."""
+    ins = [to_router(0, udp(HOST, FAR, n, hlim=h)) for n, h in enumerate([0, 1, 64])]
+    return dict(
+        config=BASE + "sysctl net.inet6.ip6.stealth=1\n",
+        inputs={0: ins},
+        expect={0: [], 1: [forwarded(f, 1, GW1_MAC, hops=0) for f in ins], 2: []},
+        counters={"fates": {"received": 3, "forwarded": 3}, "icmp6stat": {"icp6s_error": 0}},
+    )
+
+
+@fixture
+def noroute():
+    """No route: Destination Unreachable code 0 quoting the packet after its
+    hop limit was lowered; with no route back either, nothing is sent."""
+    ins = [to_router(0, udp(HOST, f"2001:db8:9::{n}", n)) for n in range(3)]
+    lost = to_router(0, udp("2001:db8:77::1", "2001:db8:9::9"))
+    return dict(
+        config=BASE,
+        inputs={0: ins + [lost]},
+        expect={0: [to_host(ICMPv6DestUnreach(code=0), quote(f)) for f in ins], 1: [], 2: []},
+        counters={"fates": {"received": 4, "drops": {"noroute": 4}},
+                  "ip6stat": {"ip6s_noroute": 5, "ip6s_odropped": 1},
+                  # FreeBSD counts the output histogram before icmp6_reflect
+                  # looks for a way back, so the unsendable error is in it.
+                  "icmp6stat": {"icp6s_odst_unreach_noroute": 4, "icp6s_outhist": {"1": 4}},
+                  "interfaces": {"port0": {"ifs6_in_noroute": 4, "ifs6_out_dstunreach": 3}}},
+    )
+
+
+@fixture
+def blackhole_reject():
+    """A blackhole route drops silently; a reject route answers Destination
+    Unreachable code 6, as current FreeBSD does; both count cantforward."""
+    hole = to_router(0, udp(HOST, "2001:db8:dead::1"))
+    rej = to_router(0, udp(HOST, "2001:db8:beef::1"))
+    return dict(
+        config=BASE + "route add 2001:db8:dead::/48 blackhole\nroute add 2001:db8:beef::/48 reject\n",
+        inputs={0: [hole, rej]},
+        expect={0: [to_host(ICMPv6DestUnreach(code=6), quote(rej))], 1: [], 2: []},
+        counters={"fates": {"drops": {"blackhole": 1, "reject": 1}},
+                  "ip6stat": {"ip6s_cantforward": 2},
+                  "icmp6stat": {"icp6s_ounknown": 1, "icp6s_outhist": {"1": 1}}},
+    )
+
+
+@fixture
+def cantforward():
+    """What ip6_forward refuses outright (multicast at either layer, an
+    unspecified source) and what is the router's own (its addresses and the
+    groups it joined), which goes to the control plane."""
+    refused = [
+        to_router(0, udp(HOST, "ff0e::1234")),
+        Ether(dst="ff:ff:ff:ff:ff:ff", src=HOST_MAC) / udp(HOST, FAR),
+        Ether(dst="33:33:00:00:00:01", src=HOST_MAC) / udp(HOST, FAR),
+        to_router(0, udp("::", FAR)),
+    ]
+    ours = [
+        Ether(dst="33:33:00:00:00:01", src=HOST_MAC) / IPv6(src=HOST_LL, dst="ff02::1", hlim=255) / ICMPv6EchoRequest(),
+        to_router(0, IPv6(src=HOST, dst=ADDR[0]) / ICMPv6EchoRequest()),
+        Ether(dst="33:33:ff:00:00:01", src=HOST_MAC) / IPv6(src=HOST, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt=ADDR[0]),
+        to_router(0, IPv6(src=HOST_LL, dst=LL[0]) / UDP(sport=546, dport=547)),
+    ]
+    return dict(
+        config=BASE,
+        inputs={0: refused + ours},
+        expect={0: [], 1: [], 2: []},
+        counters={"fates": {"received": 8, "punted": 4, "drops": {"cantforward": 4}},
+                  "ip6stat": {"ip6s_cantforward": 4, "ip6s_delivered": 4},
+                  "control": {"punted_echo_request": 2, "punted_nd": 1, "punted_other": 1, "log_lines": 1},
+                  "interfaces": {"port0": {"ifs6_in_deliver": 4, "ifs6_in_mcast": 3}}},
+    )
+
+
+ZONES = "link set port0 zone site 1\nlink set port1 zone site 2\nroute add fec0::/10 dev port1\nneigh add fec0::5 lladdr 02:00:00:00:fe:05 dev port1\n"
+
+
+@fixture
+def scope():
+    """A link-local source may not leave its link: Destination Unreachable
+    code 2 back to it from the link's link-local address; a site-local
+    destination routed into another site is dropped silently."""
+    ll = to_router(0, udp(HOST_LL, FAR))
+    site = to_router(0, udp(HOST, "fec0::5"))
+    return dict(
+        config=BASE + ZONES,
+        inputs={0: [ll, site]},
+        expect={0: [error(0, HOST_MAC, LL[0], HOST_LL, ICMPv6DestUnreach(code=2), quote(ll))], 1: [], 2: []},
+        counters={"fates": {"drops": {"badscope": 2}},
+                  "ip6stat": {"ip6s_badscope": 2, "ip6s_cantforward": 2},
+                  "icmp6stat": {"icp6s_odst_unreach_beyondscope": 1},
+                  "interfaces": {"port1": {"ifs6_in_discard": 1}}},
+    )
+
+
+@fixture
+def scope_shared_zone():
+    """Two ports configured into one link zone and one site zone: the same
+    packets are forwarded."""
+    ll = to_router(0, udp(HOST_LL, FAR))
+    site = to_router(0, udp(HOST, "fec0::5"))
+    return dict(
+        config=BASE + ZONES + "link set port0 zone 9 zone site 3\nlink set port1 zone 9 zone site 3\n",
+        inputs={0: [ll, site]},
+        expect={0: [], 1: [forwarded(ll, 1, GW1_MAC), forwarded(site, 1, "02:00:00:00:fe:05")], 2: []},
+        counters={"fates": {"forwarded": 2}, "ip6stat": {"ip6s_badscope": 0}},
+    )
+
+
+@fixture
+def mtu():
+    """Larger than the outgoing link's MTU: Packet Too Big carrying that MTU,
+    quoting at most 1232 bytes; exactly the MTU passes."""
+    fits = to_router(0, udp(HOST, FAR, 1, size=1280 - 48))
+    over = to_router(0, udp(HOST, FAR, 2, size=1300 - 48))
+    huge = to_router(0, udp(HOST, FAR, 3, size=1500 - 48))
+    ptb = lambda f: to_host(ICMPv6PacketTooBig(mtu=1280), quote(f))
+    return dict(
+        config=BASE + "link set port1 mtu 1280\n",
+        inputs={0: [fits, over, huge]},
+        expect={0: [ptb(over), ptb(huge)], 1: [forwarded(fits, 1, GW1_MAC)], 2: []},
+        counters={"fates": {"forwarded": 1, "drops": {"toobig": 2}},
+                  "icmp6stat": {"icp6s_opacket_too_big": 2},
+                  "interfaces": {"port1": {"ifs6_in_toobig": 2}, "port0": {"ifs6_out_pkttoobig": 2}}},
+    )
+
+
+GW3 = "fe80::3"
+GW3_MAC = "02:00:00:00:03:03"
+REDIRECTS = f"route add 2001:db8:3::/48 via {GW3} dev port0\nroute add 2001:db8:6::/48 via {GW3} dev port0 dynamic\nneigh add {GW3} lladdr {GW3_MAC} dev port0\n"
+
+
+def redirect(target, dst, frame, tlla=None):
+    """icmp6_redirect_output's message: from port0's link-local address,
+    hop limit 255, the redirected header cut to a multiple of 8 and to the
+    room left within 1280 bytes."""
+    room = (1280 - 40 - 40 - (8 if tlla else 0)) // 8 * 8 - 8
+    quoted = quote(frame)
+    quoted = quoted[:min(len(quoted), room) // 8 * 8]
+    msg = ICMPv6ND_Redirect(tgt=target, dst=dst)
+    if tlla:
+        msg = msg / ICMPv6NDOptDstLLAddr(lladdr=tlla)
+    msg = msg / ICMPv6NDOptRedirectedHdr(pkt=quoted)
+    return Ether(dst=HOST_MAC, src=MAC[0]) / IPv6(src=LL[0], dst=HOST, hlim=255) / msg
+
+
+@fixture
+def redirects():
+    """Forwarded back out the link it came in on: forwarded, and the sender
+    told of the better first hop (the destination itself, or a gateway with
+    its link-layer address); not for a route learned from a redirect, not
+    for a source-routed packet."""
+    onlink = to_router(0, udp(HOST, PEER, 1))
+    via = to_router(0, udp(HOST, "2001:db8:3::7", 2))
+    dynamic = to_router(0, udp(HOST, "2001:db8:6::7", 3))
+    routed = to_router(0, IPv6(src=HOST, dst=PEER) / IPv6ExtHdrRouting(addresses=[], segleft=0) / UDP(sport=4, dport=9))
+    big = to_router(0, udp(HOST, PEER, 5, size=1400))
+    return dict(
+        config=BASE + REDIRECTS,
+        inputs={0: [onlink, via, dynamic, routed, big]},
+        expect={0: [redirect(PEER, PEER, onlink), forwarded(onlink, 0, PEER_MAC),
+                    redirect(GW3, "2001:db8:3::7", via, tlla=GW3_MAC), forwarded(via, 0, GW3_MAC),
+                    forwarded(dynamic, 0, GW3_MAC),
+                    forwarded(routed, 0, PEER_MAC),
+                    redirect(PEER, PEER, big), forwarded(big, 0, PEER_MAC)],
+                1: [], 2: []},
+        counters={"fates": {"forwarded": 5},
+                  "ip6stat": {"ip6s_redirectsent": 3, "ip6s_forward": 5},
+                  "icmp6stat": {"icp6s_oredirect": 3, "icp6s_outhist": {"137": 3}},
+                  "interfaces": {"port0": {"ifs6_out_redirect": 3, "ifs6_out_forward": 5}}},
+    )
+
+
+@fixture
+def redirects_off():
+    """net.inet6.ip6.redirect=0: the same traffic is forwarded back out
+    without a word."""
+    ins = [to_router(0, udp(HOST, PEER, 1)), to_router(0, udp(HOST, "2001:db8:3::7", 2))]
+    return dict(
+        config=BASE + REDIRECTS + "sysctl net.inet6.ip6.redirect=0\n",
+        inputs={0: ins},
+        expect={0: [forwarded(ins[0], 0, PEER_MAC), forwarded(ins[1], 0, GW3_MAC)], 1: [], 2: []},
+        counters={"ip6stat": {"ip6s_redirectsent": 0}, "icmp6stat": {"icp6s_oredirect": 0}},
+    )
+
+
+P2P_PEER = "2001:db8:22::2"
+P2P_MAC = "02:00:00:00:22:02"
+
+
+@fixture
+def pointopoint():
+    """Back out the point-to-point link it came in on is a routing loop:
+    Destination Unreachable code 3 and no forwarding. The same destination
+    from another port is forwarded."""
+    loop = Ether(dst=MAC[2], src=P2P_MAC) / udp(P2P_PEER, "2001:db8:22:1::5")
+    across = to_router(0, udp(HOST, "2001:db8:22:1::5"))
+    return dict(
+        config=BASE + f"link set port2 pointopoint on\nroute add 2001:db8:22:1::/64 via {P2P_PEER} dev port2\nneigh add {P2P_PEER} lladdr {P2P_MAC} dev port2\n",
+        inputs={0: [across], 2: [loop]},
+        expect={0: [], 1: [], 2: [forwarded(across, 2, P2P_MAC),
+                                  error(2, P2P_MAC, ADDR[2], P2P_PEER, ICMPv6DestUnreach(code=3), quote(loop))]},
+        counters={"fates": {"forwarded": 1, "drops": {"p2p_loop": 1}},
+                  "icmp6stat": {"icp6s_odst_unreach_addr": 1}},
+    )
+
+
+@fixture
+def loopback():
+    """A route to lo0 loops the packet back to the router."""
+    f = to_router(0, udp(HOST, "2001:db8:5::1"))
+    return dict(
+        config=BASE + "route add 2001:db8:5::/48 dev lo0\n",
+        inputs={0: [f]},
+        expect={0: [], 1: [], 2: []},
+        counters={"fates": {"punted": 1}, "ip6stat": {"ip6s_forward": 1},
+                  "interfaces": {"lo0": {"ifs6_out_forward": 1}}},
+    )
+
+
+@fixture
+def filters():
+    """Output filter rules in order, first match decides: reject answers
+    administratively prohibited, drop is silent, pass lets through."""
+    dns = to_router(0, IPv6(src=HOST, dst=FAR) / UDP(sport=1000, dport=53) / Raw(b"q"))
+    bad = to_router(0, udp("2001:db8:ff::66", FAR), src_mac="02:00:00:00:aa:66")
+    tcp = to_router(0, IPv6(src=HOST, dst="2001:db8:1:77::1") / TCP(sport=1, dport=22, flags="S"))
+    blocked = to_router(0, udp(HOST, "2001:db8:1:77::1"))
+    other = to_router(0, IPv6(src=HOST, dst=FAR) / UDP(sport=1000, dport=54) / Raw(b"q"))
+    rules = ("filter add reject proto udp dport 53\nfilter add drop from 2001:db8:ff::66\n"
+             "filter add pass proto tcp\nfilter add drop to 2001:db8:1:77::/64\n")
+    return dict(
+        config=BASE + rules,
+        inputs={0: [dns, bad, tcp, blocked, other]},
+        expect={0: [to_host(ICMPv6DestUnreach(code=1), quote(dns))],
+                1: [forwarded(tcp, 1, GW1_MAC), forwarded(other, 1, GW1_MAC)], 2: []},
+        counters={"fates": {"forwarded": 2, "drops": {"filtered": 3}},
+                  "filters": [{"hits": 1}, {"hits": 1}, {"hits": 1}, {"hits": 1}],
+                  "icmp6stat": {"icp6s_odst_unreach_admin": 1},
+                  "interfaces": {"port0": {"ifs6_out_adminprohib": 1}}},
+    )
+
+
+@fixture
+def nd6():
+    """A next hop without a link-layer address: packets are held (two at
+    most here); the oldest is evicted by a third and answered Destination
+    Unreachable code 3; when resolution gives up the oldest left is answered
+    too. A next hop that is not on the link is dropped silently."""
+    held = [to_router(0, udp(HOST, "2001:db8:2::9", n)) for n in range(3)]
+    stray = to_router(0, udp(HOST, "2001:db8:8::1"))
+    unreach = lambda f: to_host(ICMPv6DestUnreach(code=3), quote(f))
+    return dict(
+        config=BASE + "route add 2001:db8:8::/48 via 2001:db9::1 dev port1\n"
+               "sysctl net.inet6.icmp6.nd6_maxqlen=2\nsysctl net.inet6.icmp6.nd6_retrans=100\n"
+               "sysctl net.inet6.icmp6.nd6_mmaxtries=2\n",
+        inputs={0: held + [stray]},
+        expect={0: [unreach(held[0]), unreach(held[1])], 1: [], 2: []},
+        counters={"fates": {"received": 4, "held": 0, "drops": {"unresolved": 4}},
+                  "ip6stat": {"ip6s_forward": 3, "ip6s_cantforward": 4},
+                  "icmp6stat": {"icp6s_dropped": 3, "icp6s_odst_unreach_addr": 2},
+                  "interfaces": {"port1": {"ifs6_out_discard": 4, "ifs6_out_forward": 3}}},
+    )
+
+
+@fixture
+def ratelimit():
+    """net.inet6.icmp6.errppslimit=5: five errors in the second, the rest
+    counted as too frequent."""
+    ins = [to_router(0, udp(HOST, f"2001:db8:9::{n}", n)) for n in range(12)]
+    return dict(
+        config=BASE + "sysctl net.inet6.icmp6.errppslimit=5\n",
+        inputs={0: ins},
+        expect={0: [to_host(ICMPv6DestUnreach(code=0), quote(f)) for f in ins[:5]], 1: [], 2: []},
+        counters={"icmp6stat": {"icp6s_error": 12, "icp6s_toofreq": 7, "icp6s_outhist": {"1": 5}}},
+    )
+
+
+def hbh(*options, dst=FAR, nh=17):
+    return to_router(0, IPv6(src=HOST, dst=dst) / IPv6ExtHdrHopByHop(nh=nh, options=list(options)) / UDP(sport=7, dport=9) / Raw(b"opts"))
+
+
+@fixture
+def hopopts():
+    """Hop-by-hop options, as ip6_input processes them before forwarding:
+    unknown options by their action bits, Parameter Problem pointers counted
+    from the IPv6 header, router alert for MLD making the packet the
+    router's."""
+    skip = hbh(HBHOptUnknown(otype=0x1e, optdata=b"ab"))
+    discard = hbh(HBHOptUnknown(otype=0x5e, optdata=b"ab"))
+    icmp = hbh(PadN(optdata=b""), HBHOptUnknown(otype=0x9e, optdata=b"ab"))
+    mcast = Ether(dst="33:33:00:00:12:34", src=HOST_MAC) / IPv6(src=HOST, dst="ff0e::1234") / IPv6ExtHdrHopByHop(nh=17, options=[HBHOptUnknown(otype=0xde, optdata=b"ab")]) / UDP(sport=7, dport=9)
+    unicast = hbh(HBHOptUnknown(otype=0xde, optdata=b"ab"))
+    ra_len = hbh(RouterAlert(optlen=3, value=0) / Raw(b"\x00"))
+    ra_mld = hbh(RouterAlert(value=0))
+    zero_plen = to_router(0, IPv6(src=HOST, dst=FAR, plen=0) / IPv6ExtHdrHopByHop(nh=59, options=[PadN(optdata=b"\x00\x00\x00\x00")]))
+    pp = lambda f, code, ptr: to_host(ICMPv6ParamProblem(code=code, ptr=ptr), as_received(f))
+    return dict(
+        config=BASE,
+        inputs={0: [skip, discard, icmp, mcast, unicast, ra_len, ra_mld, zero_plen]},
+        expect={0: [pp(icmp, 2, 44), pp(unicast, 2, 42), pp(ra_len, 0, 43), pp(zero_plen, 0, 4)],
+                1: [forwarded(skip, 1, GW1_MAC)], 2: []},
+        counters={"fates": {"received": 8, "forwarded": 1, "punted": 1, "drops": {"badoptions": 6}},
+                  "ip6stat": {"ip6s_badoptions": 4},
+                  "icmp6stat": {"icp6s_oparamprob_option": 2, "icp6s_oparamprob_header": 2}},
+    )
+
+
 # --- writing -----------------------------------------------------------------
 
 def stamp(frames):

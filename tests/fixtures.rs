@@ -63,7 +63,29 @@ macro_rules! fixtures {
     };
 }
 
-fixtures!(forward, malformed, jumbo, multiport, workers);
+fixtures!(
+    forward,
+    malformed,
+    jumbo,
+    multiport,
+    workers,
+    hoplimit,
+    stealth,
+    noroute,
+    blackhole_reject,
+    cantforward,
+    scope,
+    scope_shared_zone,
+    mtu,
+    redirects,
+    redirects_off,
+    pointopoint,
+    loopback,
+    filters,
+    nd6,
+    ratelimit,
+    hopopts,
+);
 
 #[test]
 fn every_fixture_has_a_test() {

@@ -138,15 +138,17 @@ impl Report<'_> {
         for (name, v) in drops(f).filter(|(_, v)| *v > 0) {
             let _ = writeln!(out, "  {name:<20} {v:>10}");
         }
-        let errors: u64 = s.icmp6_outhist.iter().sum();
-        if errors > 0 || s.icmp6.icp6s_error > 0 {
+        let sent: u64 = s.ifs.iter().map(|i| i.ifs6_out_msg).sum();
+        let decided = s.icmp6.icp6s_error + s.icmp6.icp6s_oredirect;
+        if decided > 0 {
             let _ = writeln!(
                 out,
-                "icmp6 sent {:>12}  (decided {}, rate-limited {}, not allowed {})",
-                errors,
-                s.icmp6.icp6s_error + s.icmp6.icp6s_oredirect,
+                "icmp6 sent {:>12}  (decided {}, rate-limited {}, not allowed {}, undeliverable {})",
+                sent,
+                decided,
                 s.icmp6.icp6s_toofreq,
-                s.icmp6.icp6s_canterror + s.icmp6.icp6s_badaddr
+                s.icmp6.icp6s_canterror + s.icmp6.icp6s_badaddr,
+                s.ip6.ip6s_odropped
             );
         }
         let _ = writeln!(

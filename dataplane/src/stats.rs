@@ -93,7 +93,7 @@ macro_rules! counters {
 counters! {
     /// FreeBSD's `struct ip6stat`: the fields labelgate's paths touch.
     pub struct Ip6Stat => Ip6StatValues {
-        /// total packets received
+        /// IPv6 packets received (past the Ethernet checks)
         ip6s_total,
         /// packet shorter than its payload length says (truncated)
         ip6s_tooshort,
@@ -101,19 +101,19 @@ counters! {
         ip6s_toosmall,
         /// packets forwarded
         ip6s_forward,
-        /// packets not forwardable (multicast or unspecified source, link-layer multicast, scope, neighbour failure)
+        /// packets not forwarded: multicast, unspecified source, blackhole or reject route, scope, next hop unresolved
         ip6s_cantforward,
-        /// redirects sent
+        /// packets forwarded with a redirect decided (FreeBSD counts it before the redirect's own checks)
         ip6s_redirectsent,
         /// packets for this router, handed to the control plane
         ip6s_delivered,
         /// packets the router originated (ICMPv6 errors and redirects)
         ip6s_localout,
-        /// packets the router originated but could not send (no buffer, no route back)
+        /// packets the router originated but could not send (no buffer, no route back, next hop off the link)
         ip6s_odropped,
         /// errors in hop-by-hop options
         ip6s_badoptions,
-        /// packets with no route to their destination
+        /// packets with no route to their destination, and errors with no route back (as FreeBSD counts both)
         ip6s_noroute,
         /// packets whose version is not 6
         ip6s_badvers,
@@ -127,7 +127,7 @@ counters! {
 counters! {
     /// FreeBSD's `struct icmp6stat`, without the histograms (kept apart).
     pub struct Icmp6Stat => Icmp6StatValues {
-        /// calls to icmp6_error
+        /// errors decided (calls to icmp6_error), sent or not
         icp6s_error,
         /// errors not sent because the offending packet is itself an ICMPv6 error or a redirect
         icp6s_canterror,
@@ -173,25 +173,25 @@ counters! {
         ifs6_in_receive,
         /// header errors (too small, bad version)
         ifs6_in_hdrerr,
-        /// forwarding failed because the packet exceeds the outgoing link MTU
+        /// packets too big for this (outgoing) interface's MTU
         ifs6_in_toobig,
-        /// no route for the destination
+        /// packets received here with no route for their destination
         ifs6_in_noroute,
         /// invalid source or destination address
         ifs6_in_addrerr,
         /// packet shorter than its payload length says
         ifs6_in_truncated,
-        /// packets discarded for other reasons (scope, not a member)
+        /// packets discarded on input (every ip6_input failure), or a source leaving its scope through this interface
         ifs6_in_discard,
         /// packets delivered to the control plane
         ifs6_in_deliver,
         /// multicast packets received
         ifs6_in_mcast,
-        /// packets forwarded out of this interface
+        /// packets forwarded out of this interface, those held for their next hop included
         ifs6_out_forward,
         /// packets the router originated out of this interface
         ifs6_out_request,
-        /// packets that could not be sent out of this interface
+        /// packets that could not be sent out of this interface (next hop unresolved or off the link)
         ifs6_out_discard,
         /// ICMPv6 messages sent (icmp6_ifstat)
         ifs6_out_msg,
@@ -499,7 +499,10 @@ mod tests {
     fn names_and_docs() {
         assert_eq!(
             Ip6StatValues::FIELDS[0],
-            ("ip6s_total", "total packets received")
+            (
+                "ip6s_total",
+                "IPv6 packets received (past the Ethernet checks)"
+            )
         );
         assert!(
             FateValues::FIELDS

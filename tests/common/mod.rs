@@ -137,6 +137,16 @@ pub fn assert_counters(name: &str, want: &Value, got: &Value, path: &str) {
                 assert_counters(name, v, &got[k], &format!("{path}.{k}"));
             }
         }
+        Value::Array(items) => {
+            assert_eq!(
+                got.as_array().map(Vec::len),
+                Some(items.len()),
+                "{name}: length of {path}"
+            );
+            for (i, v) in items.iter().enumerate() {
+                assert_counters(name, v, &got[i], &format!("{path}[{i}]"));
+            }
+        }
         other => assert_eq!(got, other, "{name}: counter {path}"),
     }
 }
