@@ -229,22 +229,7 @@ impl Router {
     }
 
     pub fn hw(&self) -> Vec<PortCounters> {
-        self.ports
-            .iter()
-            .map(|p| {
-                let s = p.stats();
-                PortCounters {
-                    ipackets: s.ipackets,
-                    opackets: s.opackets,
-                    ibytes: s.ibytes,
-                    obytes: s.obytes,
-                    imissed: s.imissed,
-                    ierrors: s.ierrors,
-                    oerrors: s.oerrors,
-                    rx_nombuf: s.rx_nombuf,
-                }
-            })
-            .collect()
+        self.ports.iter().map(Port::stats).collect()
     }
 
     pub fn ports(&self) -> &[Port] {

@@ -392,16 +392,7 @@ impl Config {
                 ));
             }
         };
-        let mut rule = Rule {
-            src: None,
-            dst: None,
-            proto: None,
-            sport: None,
-            dport: None,
-            iif: None,
-            oif: None,
-            action,
-        };
+        let mut rule = Rule::new(action);
         while let [key, value, tail @ ..] = rest {
             rest = tail;
             match *key {

@@ -78,10 +78,6 @@ impl<P: PacketBuf> Engine<P> {
         self.core.hold.len()
     }
 
-    pub fn route_cache(&self) -> &RouteCache {
-        &self.core.cache
-    }
-
     /// Forwards a burst. Its accounting is one step for readers of the
     /// counters.
     pub fn process_burst(

@@ -26,12 +26,4 @@ impl Neighbors {
     pub fn iter(&self) -> impl Iterator<Item = (IfIndex, Ipv6Addr, EthernetAddress)> + '_ {
         self.map.iter().map(|(&(i, a), &m)| (i, a, m))
     }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }

@@ -81,6 +81,20 @@ impl Facts {
 }
 
 impl Rule {
+    /// A rule that matches every packet; narrow it by setting fields.
+    pub fn new(action: Action) -> Rule {
+        Rule {
+            src: None,
+            dst: None,
+            proto: None,
+            sport: None,
+            dport: None,
+            iif: None,
+            oif: None,
+            action,
+        }
+    }
+
     fn matches(&self, f: &Facts, iif: IfIndex, oif: IfIndex) -> bool {
         let addr = |want: Option<(Ipv6Addr, u8)>, a: &Ipv6Addr| {
             want.is_none_or(|(p, l)| prefix_matches(p, l, a))
@@ -113,10 +127,6 @@ impl Pfil {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
-    }
-
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
     }
 
     /// The first matching rule and its action; `None` passes.
@@ -153,26 +163,13 @@ mod tests {
         (v, s, d)
     }
 
-    fn rule(action: Action) -> Rule {
-        Rule {
-            src: None,
-            dst: None,
-            proto: None,
-            sport: None,
-            dport: None,
-            iif: None,
-            oif: None,
-            action,
-        }
-    }
-
     #[test]
     fn first_match_decides() {
         let (p, s, d) = udp("2001:db8::1", "2001:db8:1::5", 1000, 53);
-        let mut r1 = rule(Action::Reject);
+        let mut r1 = Rule::new(Action::Reject);
         r1.dport = Some(Ports { low: 53, high: 53 });
         r1.proto = Some(17);
-        let f = Pfil::new(vec![r1, rule(Action::Drop)]);
+        let f = Pfil::new(vec![r1, Rule::new(Action::Drop)]);
         assert_eq!(
             f.check(&p[..], p.len(), s, d, 0, 1),
             Some((0, Action::Reject))
@@ -187,7 +184,7 @@ mod tests {
     #[test]
     fn prefixes_interfaces_and_no_match() {
         let (p, s, d) = udp("2001:db8::1", "2001:db8:1::5", 1000, 53);
-        let mut r = rule(Action::Drop);
+        let mut r = Rule::new(Action::Drop);
         r.src = Some(("2001:db8::".parse().unwrap(), 64));
         r.dst = Some(("2001:db8:1::".parse().unwrap(), 48));
         r.oif = Some(1);
@@ -202,7 +199,7 @@ mod tests {
     fn ports_never_match_without_a_transport_header() {
         let (mut p, s, d) = udp("2001:db8::1", "2001:db8:1::5", 1000, 53);
         p.truncate(42);
-        let mut r = rule(Action::Drop);
+        let mut r = Rule::new(Action::Drop);
         r.sport = Some(Ports {
             low: 0,
             high: 65535,

@@ -7,19 +7,6 @@ use common::*;
 use dataplane::iface::IfFlags;
 use dataplane::pfil::{Action, Pfil, Ports, Rule};
 
-fn rule(action: Action) -> Rule {
-    Rule {
-        src: None,
-        dst: None,
-        proto: None,
-        sport: None,
-        dport: None,
-        iif: None,
-        oif: None,
-        action,
-    }
-}
-
 fn filtered(rules: Vec<Rule>) -> World {
     let mut s = snapshot();
     s.pfil = Pfil::new(rules);
@@ -33,7 +20,7 @@ fn dropped_by(i: usize) -> Counts {
 
 #[test]
 fn drop_rule_discards_silently() {
-    let mut r = rule(Action::Drop);
+    let mut r = Rule::new(Action::Drop);
     r.dst = Some((ip("2001:db8:1::"), 64));
     let mut w = filtered(vec![r]);
     w.send(Ip6::udp(A, B).on(0));
@@ -47,7 +34,7 @@ fn drop_rule_discards_silently() {
 
 #[test]
 fn reject_rule_answers_administratively_prohibited() {
-    let mut w = filtered(vec![rule(Action::Reject)]);
+    let mut w = filtered(vec![Rule::new(Action::Reject)]);
     let l3 = Ip6::udp(A, B).bytes();
     w.send(frame(0, PORT_MAC[0], &l3));
     let e = only_icmp(&mut w);
@@ -67,10 +54,10 @@ fn reject_rule_answers_administratively_prohibited() {
 
 #[test]
 fn first_matching_rule_decides() {
-    let mut dns = rule(Action::Pass);
+    let mut dns = Rule::new(Action::Pass);
     dns.proto = Some(17);
     dns.dport = Some(Ports { low: 53, high: 53 });
-    let mut w = filtered(vec![dns, rule(Action::Drop)]);
+    let mut w = filtered(vec![dns, Rule::new(Action::Drop)]);
     let l3 = Ip6::udp(A, B).bytes(); // UDP 12345 -> 53
     w.send(frame(0, PORT_MAC[0], &l3));
     assert_eq!(w.take_tx()[0].1.data, forwarded(&l3, 1, B_MAC, 1));
@@ -83,11 +70,11 @@ fn first_matching_rule_decides() {
 
 #[test]
 fn rules_match_interfaces_and_source_prefixes() {
-    let mut by_oif = rule(Action::Drop);
+    let mut by_oif = Rule::new(Action::Drop);
     by_oif.oif = Some(2);
-    let mut by_iif = rule(Action::Drop);
+    let mut by_iif = Rule::new(Action::Drop);
     by_iif.iif = Some(1);
-    let mut by_src = rule(Action::Drop);
+    let mut by_src = Rule::new(Action::Drop);
     by_src.src = Some((ip("2001:db8:100::"), 48));
     let mut w = filtered(vec![by_oif, by_iif, by_src]);
     w.send(Ip6::udp(A, C).on(0)); // out port2: rule 0
@@ -114,7 +101,7 @@ fn rules_match_interfaces_and_source_prefixes() {
 
 #[test]
 fn rules_see_the_protocol_past_extension_headers() {
-    let mut udp = rule(Action::Drop);
+    let mut udp = Rule::new(Action::Drop);
     udp.proto = Some(17);
     udp.sport = Some(Ports {
         low: 12345,
@@ -128,7 +115,7 @@ fn rules_see_the_protocol_past_extension_headers() {
 
 #[test]
 fn too_big_is_decided_before_the_filter() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, C).sized(1501).on(0));
     assert_eq!(only_icmp(&mut w).ty, 2);
     w.assert_counters(
@@ -138,7 +125,7 @@ fn too_big_is_decided_before_the_filter() {
 
 #[test]
 fn hop_limit_reject_and_scope_are_decided_before_the_filter() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, B).hlim(1).on(0));
     w.send(Ip6::udp(A, REJECT).on(0));
     w.send(Ip6::udp(A_LL, B).on(0));
@@ -161,7 +148,7 @@ fn point_to_point_loop_is_decided_before_the_filter() {
         pointopoint: true,
         ..Default::default()
     };
-    s.pfil = Pfil::new(vec![rule(Action::Drop)]);
+    s.pfil = Pfil::new(vec![Rule::new(Action::Drop)]);
     let mut w = World::with(s);
     w.send(Ip6::udp(A, VIA_CC).on(0));
     let e = only_icmp(&mut w);
@@ -171,7 +158,7 @@ fn point_to_point_loop_is_decided_before_the_filter() {
 
 #[test]
 fn a_filtered_packet_gets_no_redirect() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, VIA_CC).on(0));
     assert!(w.take_tx().is_empty());
     w.assert_counters(dropped_by(0));
@@ -179,7 +166,7 @@ fn a_filtered_packet_gets_no_redirect() {
 
 #[test]
 fn a_filtered_packet_is_not_held() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, B2).on(0));
     assert!(w.io.resolves.is_empty());
     assert_eq!(w.engine.held(), 0);
@@ -188,7 +175,7 @@ fn a_filtered_packet_is_not_held() {
 
 #[test]
 fn packets_for_the_router_are_not_filtered() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, "2001:db8::1").on(0));
     assert_eq!(w.io.punted.len(), 1);
     w.assert_counters(rx(0) + delivered(0));
@@ -197,7 +184,7 @@ fn packets_for_the_router_are_not_filtered() {
 #[test]
 
 fn packets_routed_to_the_loopback_are_filtered() {
-    let mut w = filtered(vec![rule(Action::Drop)]);
+    let mut w = filtered(vec![Rule::new(Action::Drop)]);
     w.send(Ip6::udp(A, TO_LO).on(0));
     assert!(w.io.punted.is_empty(), "punted past the filter");
     w.assert_counters(dropped_by(0));

@@ -6,6 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
+use controlplane::report::PortCounters;
 use dataplane::wire::ethernet::Address as EthernetAddress;
 
 use super::eal::EalGuard;
@@ -23,19 +24,6 @@ pub struct PortConfig {
     /// Receive every unicast frame: needed when the router's configured
     /// MAC address is not one the NIC would accept.
     pub promiscuous: bool,
-}
-
-/// A port's counters as its driver keeps them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PortStats {
-    pub ipackets: u64,
-    pub opackets: u64,
-    pub ibytes: u64,
-    pub obytes: u64,
-    pub imissed: u64,
-    pub ierrors: u64,
-    pub oerrors: u64,
-    pub rx_nombuf: u64,
 }
 
 /// The open port; stopped and closed when the last handle goes.
@@ -206,7 +194,7 @@ impl Port {
             .into_owned()
     }
 
-    pub fn stats(&self) -> PortStats {
+    pub fn stats(&self) -> PortCounters {
         let mut s = MaybeUninit::<sys::rte_eth_stats>::zeroed();
         // SAFETY: s is writable storage for the struct; zeroed is a valid
         // value if the call fails.
@@ -214,7 +202,7 @@ impl Port {
             sys::rte_eth_stats_get(self.inner.id, s.as_mut_ptr());
             s.assume_init()
         };
-        PortStats {
+        PortCounters {
             ipackets: s.ipackets,
             opackets: s.opackets,
             ibytes: s.ibytes,

@@ -83,10 +83,6 @@ impl Fib {
         &self.routes[id as usize]
     }
 
-    pub fn routes(&self) -> &[Route] {
-        &self.routes
-    }
-
     pub fn len(&self) -> usize {
         self.routes.len()
     }

@@ -25,10 +25,6 @@ impl Address {
         self.0[0] & 0x01 != 0
     }
 
-    pub fn is_broadcast(&self) -> bool {
-        *self == Self::BROADCAST
-    }
-
     pub const fn is_unicast(&self) -> bool {
         !self.is_multicast()
     }
@@ -83,34 +79,12 @@ impl FromStr for Address {
     }
 }
 
-/// The EtherType field; unknown values are kept, not rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EtherType {
-    Ipv4,
-    Arp,
-    Ipv6,
-    Unknown(u16),
-}
-
-impl From<u16> for EtherType {
-    fn from(v: u16) -> Self {
-        match v {
-            0x0800 => EtherType::Ipv4,
-            0x0806 => EtherType::Arp,
-            0x86dd => EtherType::Ipv6,
-            other => EtherType::Unknown(other),
-        }
-    }
-}
-
-impl From<EtherType> for u16 {
-    fn from(v: EtherType) -> Self {
-        match v {
-            EtherType::Ipv4 => 0x0800,
-            EtherType::Arp => 0x0806,
-            EtherType::Ipv6 => 0x86dd,
-            EtherType::Unknown(other) => other,
-        }
+super::enum_with_unknown! {
+    /// The EtherType field.
+    pub enum EtherType(u16) {
+        Ipv4 = 0x0800,
+        Arp = 0x0806,
+        Ipv6 = 0x86dd,
     }
 }
 
@@ -236,7 +210,7 @@ mod tests {
             Address([0xde, 0xad, 0xbe, 0xef, 0, 1]).to_string(),
             "de:ad:be:ef:00:01"
         );
-        assert!(Address::BROADCAST.is_multicast() && Address::BROADCAST.is_broadcast());
+        assert!(Address::BROADCAST.is_multicast());
         assert!(
             "33:33:00:00:00:01"
                 .parse::<Address>()

@@ -16,77 +16,31 @@ use std::net::Ipv6Addr;
 use super::checksum;
 use super::{Result, Truncated, be16, be32};
 
-/// ICMPv6 message types; unknown ones are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Message {
-    DstUnreachable,
-    PktTooBig,
-    TimeExceeded,
-    ParamProblem,
-    EchoRequest,
-    EchoReply,
-    MldQuery,
-    MldReport,
-    MldDone,
-    RouterSolicit,
-    RouterAdvert,
-    NeighborSolicit,
-    NeighborAdvert,
-    Redirect,
-    MldV2Report,
-    Unknown(u8),
+super::enum_with_unknown! {
+    /// ICMPv6 message types.
+    pub enum Message(u8) {
+        DstUnreachable = 1,
+        PktTooBig = 2,
+        TimeExceeded = 3,
+        ParamProblem = 4,
+        EchoRequest = 128,
+        EchoReply = 129,
+        MldQuery = 130,
+        MldReport = 131,
+        MldDone = 132,
+        RouterSolicit = 133,
+        RouterAdvert = 134,
+        NeighborSolicit = 135,
+        NeighborAdvert = 136,
+        Redirect = 137,
+        MldV2Report = 143,
+    }
 }
 
 impl Message {
     /// Error messages have the high-order bit of the type clear (§2.1).
     pub fn is_error(self) -> bool {
         u8::from(self) < 128
-    }
-}
-
-impl From<u8> for Message {
-    fn from(v: u8) -> Self {
-        match v {
-            1 => Message::DstUnreachable,
-            2 => Message::PktTooBig,
-            3 => Message::TimeExceeded,
-            4 => Message::ParamProblem,
-            128 => Message::EchoRequest,
-            129 => Message::EchoReply,
-            130 => Message::MldQuery,
-            131 => Message::MldReport,
-            132 => Message::MldDone,
-            133 => Message::RouterSolicit,
-            134 => Message::RouterAdvert,
-            135 => Message::NeighborSolicit,
-            136 => Message::NeighborAdvert,
-            137 => Message::Redirect,
-            143 => Message::MldV2Report,
-            other => Message::Unknown(other),
-        }
-    }
-}
-
-impl From<Message> for u8 {
-    fn from(v: Message) -> Self {
-        match v {
-            Message::DstUnreachable => 1,
-            Message::PktTooBig => 2,
-            Message::TimeExceeded => 3,
-            Message::ParamProblem => 4,
-            Message::EchoRequest => 128,
-            Message::EchoReply => 129,
-            Message::MldQuery => 130,
-            Message::MldReport => 131,
-            Message::MldDone => 132,
-            Message::RouterSolicit => 133,
-            Message::RouterAdvert => 134,
-            Message::NeighborSolicit => 135,
-            Message::NeighborAdvert => 136,
-            Message::Redirect => 137,
-            Message::MldV2Report => 143,
-            Message::Unknown(other) => other,
-        }
     }
 }
 

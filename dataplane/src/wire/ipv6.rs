@@ -26,55 +26,19 @@ pub const HLIM_DEC: u8 = 1;
 /// FreeBSD's `IPV6_DEFHLIM`, the hop limit of packets the router originates.
 pub const DEFAULT_HOP_LIMIT: u8 = 64;
 
-/// Next Header values; unknown ones are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    HopByHop,
-    Tcp,
-    Udp,
-    Ipv6Route,
-    Ipv6Frag,
-    Esp,
-    Ah,
-    Icmpv6,
-    NoNext,
-    Ipv6Opts,
-    Unknown(u8),
-}
-
-impl From<u8> for Protocol {
-    fn from(v: u8) -> Self {
-        match v {
-            0 => Protocol::HopByHop,
-            6 => Protocol::Tcp,
-            17 => Protocol::Udp,
-            43 => Protocol::Ipv6Route,
-            44 => Protocol::Ipv6Frag,
-            50 => Protocol::Esp,
-            51 => Protocol::Ah,
-            58 => Protocol::Icmpv6,
-            59 => Protocol::NoNext,
-            60 => Protocol::Ipv6Opts,
-            other => Protocol::Unknown(other),
-        }
-    }
-}
-
-impl From<Protocol> for u8 {
-    fn from(v: Protocol) -> Self {
-        match v {
-            Protocol::HopByHop => 0,
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::Ipv6Route => 43,
-            Protocol::Ipv6Frag => 44,
-            Protocol::Esp => 50,
-            Protocol::Ah => 51,
-            Protocol::Icmpv6 => 58,
-            Protocol::NoNext => 59,
-            Protocol::Ipv6Opts => 60,
-            Protocol::Unknown(other) => other,
-        }
+super::enum_with_unknown! {
+    /// Next Header values.
+    pub enum Protocol(u8) {
+        HopByHop = 0,
+        Tcp = 6,
+        Udp = 17,
+        Ipv6Route = 43,
+        Ipv6Frag = 44,
+        Esp = 50,
+        Ah = 51,
+        Icmpv6 = 58,
+        NoNext = 59,
+        Ipv6Opts = 60,
     }
 }
 
@@ -90,8 +54,6 @@ mod field {
 }
 
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
-/// Offset of the hop limit byte, for errors that point at it.
-pub const HOP_LIMIT_OFFSET: usize = field::HOP_LIMIT;
 
 /// A view of an IPv6 packet.
 #[derive(Debug, Clone)]
@@ -225,10 +187,6 @@ impl Repr {
         })
     }
 
-    pub const fn buffer_len(&self) -> usize {
-        HEADER_LEN
-    }
-
     /// Writes the header with traffic class and flow label zero, as
     /// FreeBSD's `icmp6_reflect` leaves them for errors it originates.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, p: &mut Packet<T>) {
@@ -304,12 +262,6 @@ pub fn solicited_node(a: &Ipv6Addr) -> Ipv6Addr {
         0xff00 | u16::from(o[13]),
         u16::from_be_bytes([o[14], o[15]]),
     )
-}
-
-/// The Ethernet group address an IPv6 multicast maps to (RFC 2464 §7).
-pub fn multicast_mac(a: &Ipv6Addr) -> EthernetAddress {
-    let o = a.octets();
-    EthernetAddress([0x33, 0x33, o[12], o[13], o[14], o[15]])
 }
 
 /// The link-local address FreeBSD's `in6_ifattach` gives an Ethernet
@@ -447,10 +399,6 @@ mod tests {
         assert_eq!(
             solicited_node(&a),
             "ff02::1:ff02:3".parse::<Ipv6Addr>().unwrap()
-        );
-        assert_eq!(
-            multicast_mac(&"ff02::1:ff02:3".parse().unwrap()).to_string(),
-            "33:33:ff:02:00:03"
         );
     }
 }

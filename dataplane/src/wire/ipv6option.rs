@@ -12,28 +12,15 @@
 use super::ipv6::Protocol;
 use super::{Result, Truncated, be16};
 
-/// Option types FreeBSD's `ip6_process_hopopts` knows; the rest are judged
-/// by their two high-order action bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptionType {
-    Pad1,
-    PadN,
-    RouterAlert,
-    Calipso,
-    Jumbo,
-    Unknown(u8),
-}
-
-impl From<u8> for OptionType {
-    fn from(v: u8) -> Self {
-        match v {
-            0x00 => OptionType::Pad1,
-            0x01 => OptionType::PadN,
-            0x05 => OptionType::RouterAlert,
-            0x07 => OptionType::Calipso,
-            0xc2 => OptionType::Jumbo,
-            other => OptionType::Unknown(other),
-        }
+super::enum_with_unknown! {
+    /// Option types FreeBSD's `ip6_process_hopopts` knows; the rest are
+    /// judged by their two high-order action bits.
+    pub enum OptionType(u8) {
+        Pad1 = 0x00,
+        PadN = 0x01,
+        RouterAlert = 0x05,
+        Calipso = 0x07,
+        Jumbo = 0xc2,
     }
 }
 

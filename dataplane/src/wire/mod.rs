@@ -7,13 +7,6 @@
 //! the buffer) is the caller's, because each failure has its own FreeBSD
 //! counter and the caller is the one who knows which.
 
-pub mod checksum;
-pub mod ethernet;
-pub mod icmpv6;
-pub mod ipv6;
-pub mod ipv6option;
-pub mod ndisc;
-
 use core::fmt;
 
 /// The buffer is too short for the structure it is being read as.
@@ -30,6 +23,44 @@ impl std::error::Error for Truncated {}
 
 pub type Result<T> = core::result::Result<T, Truncated>;
 
+/// An open enum over a protocol number: the named values, and `Unknown` for
+/// the rest, kept rather than rejected (smoltcp's `enum_with_unknown!`).
+macro_rules! enum_with_unknown {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident($ty:ty) {
+            $( $(#[$vmeta:meta])* $variant:ident = $value:expr ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            Unknown($ty),
+        }
+
+        impl From<$ty> for $name {
+            fn from(v: $ty) -> Self {
+                match v {
+                    $( $value => $name::$variant, )+
+                    other => $name::Unknown(other),
+                }
+            }
+        }
+
+        impl From<$name> for $ty {
+            fn from(v: $name) -> Self {
+                match v {
+                    $( $name::$variant => $value, )+
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use enum_with_unknown;
+
 /// Reads a big-endian u16 at `at`; callers have checked the length.
 #[inline]
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -40,3 +71,10 @@ fn be16(b: &[u8], at: usize) -> u16 {
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
+
+pub mod checksum;
+pub mod ethernet;
+pub mod icmpv6;
+pub mod ipv6;
+pub mod ipv6option;
+pub mod ndisc;

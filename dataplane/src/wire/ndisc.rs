@@ -21,11 +21,8 @@ use super::{Result, Truncated};
 
 /// ND option types.
 pub mod option {
-    pub const SOURCE_LLADDR: u8 = 1;
     pub const TARGET_LLADDR: u8 = 2;
-    pub const PREFIX_INFO: u8 = 3;
     pub const REDIRECTED_HEADER: u8 = 4;
-    pub const MTU: u8 = 5;
 }
 
 mod field {
