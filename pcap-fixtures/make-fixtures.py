@@ -421,11 +421,12 @@ def redirects():
     return dict(
         config=BASE + REDIRECTS,
         inputs={0: [onlink, via, dynamic, routed, big]},
-        expect={0: [redirect(PEER, PEER, onlink), forwarded(onlink, 0, PEER_MAC),
-                    redirect(GW3, "2001:db8:3::7", via, tlla=GW3_MAC), forwarded(via, 0, GW3_MAC),
+        # The seed sends the packet (nd6_output), then the redirect.
+        expect={0: [forwarded(onlink, 0, PEER_MAC), redirect(PEER, PEER, onlink),
+                    forwarded(via, 0, GW3_MAC), redirect(GW3, "2001:db8:3::7", via, tlla=GW3_MAC),
                     forwarded(dynamic, 0, GW3_MAC),
                     forwarded(routed, 0, PEER_MAC),
-                    redirect(PEER, PEER, big), forwarded(big, 0, PEER_MAC)],
+                    forwarded(big, 0, PEER_MAC), redirect(PEER, PEER, big)],
                 1: [], 2: []},
         counters={"fates": {"forwarded": 5},
                   "ip6stat": {"ip6s_redirectsent": 3, "ip6s_forward": 5},
@@ -470,14 +471,19 @@ def pointopoint():
 
 @fixture
 def loopback():
-    """A route to lo0 loops the packet back to the router."""
-    f = to_router(0, udp(HOST, "2001:db8:5::1"))
+    """A route to lo0 hands packets back to the router, as the seed's
+    looutput does: an address of the router is delivered; any other comes
+    back in, is forwarded to lo0 again a hop at a time, and ends in Time
+    Exceeded quoting it as it arrived the last time."""
+    ours = to_router(0, udp(HOST, "2001:db8:5::1"))
+    loops = to_router(0, udp(HOST, "2001:db8:5::9", hlim=3))
     return dict(
-        config=BASE + "route add 2001:db8:5::/48 dev lo0\n",
-        inputs={0: [f]},
-        expect={0: [], 1: [], 2: []},
-        counters={"fates": {"punted": 1}, "ip6stat": {"ip6s_forward": 1},
-                  "interfaces": {"lo0": {"ifs6_out_forward": 1}}},
+        config=BASE + "addr add 2001:db8:5::1 dev lo0\nroute add 2001:db8:5::/48 dev lo0\n",
+        inputs={0: [ours, loops]},
+        expect={0: [to_host(ICMPv6TimeExceeded(code=0), quote(loops, hops=2))], 1: [], 2: []},
+        counters={"fates": {"received": 2, "punted": 1, "drops": {"hlim": 1}},
+                  "ip6stat": {"ip6s_total": 4, "ip6s_forward": 2, "ip6s_delivered": 1},
+                  "interfaces": {"lo0": {"ifs6_out_forward": 2}, "port0": {"ifs6_in_receive": 4}}},
     )
 
 

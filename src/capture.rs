@@ -19,10 +19,17 @@ const LIBPCAP_MAX_CAPLEN: usize = 262_144;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
     pub path: PathBuf,
-    /// Records libpcap will deliver.
+    /// Records up to the first damage.
     pub packets: u64,
     /// Why reading stopped before the end of the file, if it did.
     pub damaged: Option<String>,
+    /// The longest record.
+    pub max_len: usize,
+    /// A classic pcap read to its end: libpcap will deliver exactly the
+    /// records counted. Anything else is replayed from a rewritten copy of
+    /// those records, so that what is replayed never depends on how two
+    /// readers treat damage.
+    pub clean: bool,
 }
 
 /// The records of a capture, whichever of the two formats it is in.
@@ -47,20 +54,9 @@ fn open(path: &Path) -> Result<Records, String> {
     let r = BufReader::new(f);
     let bad = |e| format!("{}: not a readable capture: {e}", path.display());
     match magic {
-        [0x0a, 0x0d, 0x0d, 0x0a] => {
-            let ng = PcapNgReader::new(r).map_err(bad)?;
-            if ng
-                .interfaces()
-                .iter()
-                .any(|i| i.linktype != DataLink::ETHERNET)
-            {
-                return Err(format!(
-                    "{}: holds non-Ethernet interfaces; labelgate replays Ethernet captures",
-                    path.display()
-                ));
-            }
-            Ok(Records::PcapNg(ng))
-        }
+        // Interfaces are declared in blocks among the packets; each is
+        // checked as it is read.
+        [0x0a, 0x0d, 0x0d, 0x0a] => Ok(Records::PcapNg(PcapNgReader::new(r).map_err(bad)?)),
         _ => {
             let p = PcapReader::new(r).map_err(bad)?;
             if p.header().datalink != DataLink::ETHERNET {
@@ -120,7 +116,10 @@ impl Records {
                         }));
                     }
                     Ok(Block::InterfaceDescription(i)) if i.linktype != DataLink::ETHERNET => {
-                        return Some(Err("a later interface is not Ethernet".into()));
+                        return Some(Err(format!(
+                            "{NOT_ETHERNET}: an interface of link type {:?}",
+                            i.linktype
+                        )));
                     }
                     Ok(_) => continue,
                     Err(e) => return Some(Err(damage(e))),
@@ -139,15 +138,26 @@ fn damage(e: pcap_file::PcapError) -> String {
     }
 }
 
+const NOT_ETHERNET: &str = "not Ethernet";
+
 /// Checks that `path` is an Ethernet capture and counts what libpcap will
 /// deliver from it.
 pub fn inspect(path: &Path) -> Result<Capture, String> {
     let mut records = open(path)?;
-    let mut packets = 0;
-    let mut damaged = None;
+    let classic = matches!(records, Records::Pcap(_));
+    let (mut packets, mut max_len, mut damaged) = (0, 0, None);
     while let Some(r) = records.next() {
         match r {
-            Ok(_) => packets += 1,
+            Ok(r) => {
+                packets += 1;
+                max_len = max_len.max(r.data.len());
+            }
+            Err(e) if packets == 0 && e.starts_with(NOT_ETHERNET) => {
+                return Err(format!(
+                    "{}: {e}; labelgate replays Ethernet captures",
+                    path.display()
+                ));
+            }
             Err(e) => {
                 damaged = Some(format!("{e} after {packets} packets"));
                 break;
@@ -157,14 +167,16 @@ pub fn inspect(path: &Path) -> Result<Capture, String> {
     Ok(Capture {
         path: path.to_owned(),
         packets,
+        clean: classic && damaged.is_none(),
         damaged,
+        max_len,
     })
 }
 
 fn writer(path: &Path) -> Result<PcapWriter<BufWriter<File>>, String> {
     let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let header = PcapHeader {
-        snaplen: 65535,
+        snaplen: LIBPCAP_MAX_CAPLEN as u32,
         datalink: DataLink::ETHERNET,
         ts_resolution: TsResolution::NanoSecond,
         ..PcapHeader::default()

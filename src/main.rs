@@ -191,5 +191,9 @@ fn main() -> ExitCode {
             eprintln!("labelgate: {m}");
             ExitCode::from(1)
         }
+        Err(Fail::Interrupted) => {
+            eprintln!("labelgate: interrupted");
+            ExitCode::from(130)
+        }
     }
 }

@@ -3,20 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use controlplane::Config;
-use controlplane::config::WorkerConf;
+use controlplane::config::parse_port;
 
 use crate::capture::{self, Capture};
 use crate::dpdk::Eal;
-use crate::router::{Fail, Finished, MBUF_FOOTPRINT, Router, pool_size};
+use crate::router::{Fail, Finished, MBUF_FOOTPRINT, Router, pool_size, queue_per_worker};
 
 /// net_pcap's limit on queues per port.
 pub const MAX_WORKERS: usize = 16;
 
-/// How long replay waits with nothing moving before it decides libpcap
-/// delivered less than the capture held.
+/// How long replay waits with nothing moving before it decides the
+/// capture driver delivered less than the capture held.
 const QUIET: Duration = Duration::from_secs(2);
 
 pub struct Args {
@@ -59,15 +60,7 @@ fn inputs(a: &Args) -> Result<BTreeMap<u16, Capture>, Fail> {
         let (port, file) = spec
             .split_once('=')
             .ok_or_else(|| usage(format!("--rx {spec}: expected portK=FILE")))?;
-        let n = port
-            .strip_prefix("port")
-            .and_then(|n| n.parse::<u16>().ok())
-            .filter(|n| *n < controlplane::config::MAX_PORTS)
-            .ok_or_else(|| {
-                usage(format!(
-                    "--rx {spec}: `{port}` is not a port (expected port0..port31)"
-                ))
-            })?;
+        let n = parse_port(port).map_err(|e| usage(format!("--rx {spec}: {e}")))?;
         specs.push((n, PathBuf::from(file)));
     }
     let mut out = BTreeMap::new();
@@ -84,6 +77,32 @@ fn inputs(a: &Args) -> Result<BTreeMap<u16, Capture>, Fail> {
         }
     }
     Ok(out)
+}
+
+/// The output capture of a port.
+fn output(out: &Path, port: u16) -> PathBuf {
+    out.join(format!("port{port}.pcap"))
+}
+
+/// Refuses an input that replay would overwrite: net_pcap opens its output
+/// files (truncating them) before it reads its inputs.
+fn check_not_overwritten(
+    inputs: &BTreeMap<u16, Capture>,
+    out: &Path,
+    ports: u16,
+) -> Result<(), Fail> {
+    let out = std::fs::canonicalize(out).map_err(|e| usage(format!("{}: {e}", out.display())))?;
+    for c in inputs.values() {
+        let input = std::fs::canonicalize(&c.path)
+            .map_err(|e| usage(format!("{}: {e}", c.path.display())))?;
+        if (0..ports).any(|p| output(&out, p) == input) {
+            return Err(usage(format!(
+                "{}: replay writes its outputs there; choose another --out",
+                c.path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// EAL arguments for net_pcap ports: no hugepages, no PCI, no shared
@@ -138,17 +157,13 @@ pub fn replay(a: &Args) -> Result<Outcome, Fail> {
     let inputs = inputs(a)?;
     let nports = config.ports.max(inputs.keys().max().map_or(1, |p| p + 1));
     std::fs::create_dir_all(&a.out).map_err(|e| usage(format!("{}: {e}", a.out.display())))?;
+    check_not_overwritten(&inputs, &a.out, nports)?;
     let scratch = a
         .out
         .join(format!(".labelgate-replay-{}", std::process::id()));
-    if a.workers > 1 {
-        std::fs::create_dir_all(&scratch)
-            .map_err(|e| usage(format!("{}: {e}", scratch.display())))?;
-    }
+    std::fs::create_dir_all(&scratch).map_err(|e| usage(format!("{}: {e}", scratch.display())))?;
     let result = run_replay(a, config, &inputs, nports, &scratch);
-    if a.workers > 1 {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
@@ -160,12 +175,16 @@ fn run_replay(
     scratch: &Path,
 ) -> Result<Outcome, Fail> {
     let w = a.workers;
+    let interrupted = crate::signals()?;
     let mut vdevs = Vec::new();
     let mut tx_parts: Vec<Vec<PathBuf>> = Vec::new();
     for p in 0..nports {
         let mut args = vec![format!("net_pcap{p}")];
         if let Some(c) = inputs.get(&p) {
-            let rx = if w == 1 {
+            // One queue per worker, as RSS would fill them; a single queue
+            // reads the capture itself when libpcap will read exactly what
+            // was counted.
+            let rx = if w == 1 && c.clean {
                 vec![c.path.clone()]
             } else {
                 capture::split(&c.path, w, scratch, &format!("port{p}")).map_err(Fail::Runtime)?
@@ -175,7 +194,7 @@ fn run_replay(
             }
         }
         let parts: Vec<PathBuf> = if w == 1 {
-            vec![a.out.join(format!("port{p}.pcap"))]
+            vec![output(&a.out, p)]
         } else {
             (0..w)
                 .map(|q| scratch.join(format!("port{p}.txq{q}.pcap")))
@@ -190,20 +209,13 @@ fn run_replay(
         tx_parts.push(parts);
     }
     let expected: u64 = inputs.values().map(|c| c.packets).sum();
-    let mbufs = pool_size(&config, usize::from(nports), w, w) as usize;
+    let max_frame = inputs.values().map(|c| c.max_len).max().unwrap_or(0);
+    let mbufs = pool_size(&config, usize::from(nports), w, w, max_frame) as usize;
     let eal = Eal::init(&eal_args(&vdevs, w, mbufs, a.verbose))?;
-    let workers: Vec<WorkerConf> = eal
-        .worker_lcores()
-        .into_iter()
-        .take(w)
-        .enumerate()
-        .map(|(k, lcore)| WorkerConf {
-            lcore,
-            rx: (0..nports).map(|p| (p, k as u16)).collect(),
-        })
-        .collect();
+    let lcores: Vec<u32> = eal.worker_lcores().into_iter().take(w).collect();
+    let workers = queue_per_worker(&lcores, nports);
     let started = Instant::now();
-    let mut router = Router::start(eal, config, &workers)?;
+    let mut router = Router::start(eal, config, &workers, max_frame)?;
     for (i, port) in router.ports().iter().enumerate() {
         if port.name() != format!("net_pcap{i}") {
             return Err(Fail::Runtime(format!(
@@ -212,13 +224,14 @@ fn run_replay(
             )));
         }
     }
-    let interrupted = crate::signals()?;
     let mut last_progress = (0u64, Instant::now());
     loop {
         router.poll();
-        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
-            eprintln!("labelgate: interrupted; stopping");
-            break;
+        if interrupted.load(Ordering::Relaxed) {
+            return Err(Fail::Interrupted);
+        }
+        if router.worker_lost() {
+            return Err(Fail::Runtime("a worker stopped unexpectedly".into()));
         }
         let hw = router.hw();
         let read: u64 = hw
@@ -236,18 +249,23 @@ fn run_replay(
         if progress != last_progress.0 {
             last_progress = (progress, Instant::now());
         } else if settled && last_progress.1.elapsed() > QUIET {
-            eprintln!(
-                "labelgate: the capture drivers delivered {read} of {expected} packets; stopping"
-            );
-            break;
+            return Err(Fail::Runtime(format!(
+                "the capture drivers delivered {read} of {expected} packets"
+            )));
         }
         std::thread::sleep(Duration::from_micros(500));
     }
     let elapsed = started.elapsed();
     let finished = router.stop();
+    let lost: u64 = finished.hw.iter().map(|h| h.rx_nombuf + h.ierrors).sum();
+    if lost > 0 {
+        return Err(Fail::Runtime(format!(
+            "{lost} packets were lost by the capture drivers (no mbuf or a read error)"
+        )));
+    }
     let mut outputs = Vec::new();
-    for (p, parts) in tx_parts.iter().enumerate() {
-        let out = a.out.join(format!("port{p}.pcap"));
+    for (p, parts) in (0..nports).zip(&tx_parts) {
+        let out = output(&a.out, p);
         let n = if parts.len() == 1 {
             capture::inspect(&out).map_err(Fail::Runtime)?.packets
         } else {

@@ -16,12 +16,13 @@ use crate::control::Control;
 use crate::dpdk::{BURST, Eal, Lcore, Mempool, Port, PortConfig, RxQueue, TxQueue};
 use crate::worker::{self, PUNT_QUEUE, Upcalls, Worker};
 
-/// Why labelgate stopped early: the user's input (exit status 2) or the
-/// system (exit status 1).
+/// Why labelgate stopped early: the user's input (exit status 2), the
+/// system (1), or the user's interrupt (130, as a shell reports SIGINT).
 #[derive(Debug)]
 pub enum Fail {
     Usage(String),
     Runtime(String),
+    Interrupted,
 }
 
 impl From<crate::dpdk::DpdkError> for Fail {
@@ -34,16 +35,54 @@ impl From<crate::dpdk::DpdkError> for Fail {
 pub const RX_DESC: u16 = 1024;
 pub const TX_DESC: u16 = 1024;
 
+/// An mbuf's data room past its headroom: a frame longer than this arrives
+/// in a chain of mbufs.
+pub const MBUF_DATA: usize = 2048;
+
+/// Bytes one mbuf of the pool takes, for sizing EAL memory.
+pub const MBUF_FOOTPRINT: usize = MBUF_DATA + 128 + 128 + 64;
+
+const POOL_CACHE: u32 = 256;
+
+/// Every worker lcore polling its own queue on every port, so that the
+/// ports' RSS (or replay's flow split) spreads the flows over them.
+pub fn queue_per_worker(lcores: &[u32], ports: u16) -> Vec<WorkerConf> {
+    lcores
+        .iter()
+        .enumerate()
+        .map(|(k, &lcore)| WorkerConf {
+            lcore,
+            rx: (0..ports).map(|p| (p, k as u16)).collect(),
+        })
+        .collect()
+}
+
+/// Enough mbufs that receiving never fails for want of one: the
+/// descriptor rings, every worker's bursts and hold queues, the punt queue
+/// and the per-lcore caches, each packet in as many mbufs as the largest
+/// frame needs, with a quarter to spare.
+pub fn pool_size(cfg: &Config, ports: usize, rxq: usize, workers: usize, max_frame: usize) -> u32 {
+    let segs = max_frame.div_ceil(MBUF_DATA).max(1);
+    let rings = ports * (rxq * usize::from(RX_DESC) + workers * usize::from(TX_DESC));
+    let per_worker = BURST * (1 + ports) + nd6::MAX_ENTRIES * cfg.settings.nd6_maxqlen;
+    let caches = (workers + 1) * (POOL_CACHE as usize * 3 / 2);
+    let n = (rings + workers * per_worker * segs + PUNT_QUEUE * segs + caches) * 5 / 4;
+    (n.max(8192).next_power_of_two() - 1) as u32
+}
+
 /// The running router. Fields drop in order: workers are joined (the
 /// `Drop` below has told them to stop), the upcall queues emptied, ports
 /// closed, and only then the pool and the EAL released.
 pub struct Router {
     stop: Arc<AtomicBool>,
     lcores: Vec<Lcore>,
+    /// Set by each worker as its loop ends, however it ends.
+    done: Vec<Arc<AtomicBool>>,
     upcalls: Arc<Upcalls>,
     stats: Vec<Arc<WorkerStats>>,
     ports: Vec<Port>,
     tables: Tables,
+    ifnames: Vec<String>,
     pub control: Control,
     pool: Arc<Mempool>,
     _eal: Eal,
@@ -80,32 +119,28 @@ impl Finished {
     }
 }
 
-/// Enough mbufs that receiving never fails for want of one: the
-/// descriptor rings, every worker's bursts and hold queues, the punt queue
-/// and the per-lcore caches, with a quarter to spare.
-pub fn pool_size(cfg: &Config, ports: usize, rxq: usize, workers: usize) -> u32 {
-    let rings = ports * (rxq * usize::from(RX_DESC) + workers * usize::from(TX_DESC));
-    let per_worker = BURST * (1 + ports) + nd6::MAX_ENTRIES * cfg.settings.nd6_maxqlen;
-    let caches = (workers + 1) * (POOL_CACHE as usize * 3 / 2);
-    let n = (rings + workers * per_worker + PUNT_QUEUE + caches) * 5 / 4;
-    (n.max(8192).next_power_of_two() - 1) as u32
-}
-
-const POOL_CACHE: u32 = 256;
-
-/// Bytes one mbuf of the pool takes, for sizing EAL memory.
-pub const MBUF_FOOTPRINT: usize = 2176 + 128 + 64;
-
 impl Router {
     /// Starts every port DPDK found with the queues the workers need, and
-    /// the workers on their lcores.
-    pub fn start(eal: Eal, config: Config, workers: &[WorkerConf]) -> Result<Router, Fail> {
-        let nports = eal.port_count();
-        if nports == 0 {
+    /// the workers on their lcores. `max_frame` is the longest frame a port
+    /// will receive, for sizing the pool.
+    pub fn start(
+        eal: Eal,
+        config: Config,
+        workers: &[WorkerConf],
+        max_frame: usize,
+    ) -> Result<Router, Fail> {
+        let ids = eal.port_ids();
+        if ids.is_empty() {
             return Err(Fail::Usage(
                 "DPDK found no ports (check the EAL arguments and the NIC binding)".into(),
             ));
         }
+        if ids.iter().enumerate().any(|(i, &id)| usize::from(id) != i) {
+            return Err(Fail::Usage(format!(
+                "DPDK's port ids are {ids:?}; labelgate names ports port0..portN and needs them contiguous"
+            )));
+        }
+        let nports = ids.len() as u16;
         let enabled = eal.worker_lcores();
         let mut rxq = vec![0u16; usize::from(nports)];
         for w in workers {
@@ -123,22 +158,42 @@ impl Router {
                         w.lcore
                     ))
                 })?;
-                *n = (*n).max(q + 1);
+                *n = (*n).max(q.saturating_add(1));
             }
         }
         if let Some(p) = rxq.iter().position(|&n| n == 0) {
             eprintln!("labelgate: no worker polls port{p}; what it receives is not read");
         }
-        let infos = (0..nports)
-            .map(|p| Port::mac(&eal, p).map(|mac| PortInfo { mac }))
+        let infos = ids
+            .iter()
+            .map(|&p| Port::mac(&eal, p).map(|mac| PortInfo { mac }))
             .collect::<Result<Vec<_>, _>>()?;
         let mut tables = Tables::new(config, infos).map_err(Fail::Usage)?;
         let snapshot = tables.snapshot().map_err(Fail::Usage)?;
-        let ifnames = tables.ifnames();
+        let ifnames: Vec<String> = snapshot.ifnets.iter().map(|i| i.name.clone()).collect();
         let cfg = tables.config();
         let max_rxq = usize::from(*rxq.iter().max().unwrap_or(&1)).max(1);
-        let n = pool_size(cfg, usize::from(nports), max_rxq, workers.len());
-        let pool = Mempool::new(&eal, "labelgate", n, POOL_CACHE, 0, (2048 + 128) as u16, -1)?;
+        let largest_mtu = snapshot.ifnets[..usize::from(nports)]
+            .iter()
+            .map(|i| i.mtu as usize + 18)
+            .max()
+            .unwrap_or(0);
+        let n = pool_size(
+            cfg,
+            usize::from(nports),
+            max_rxq,
+            workers.len(),
+            max_frame.max(largest_mtu),
+        );
+        let pool = Mempool::new(
+            &eal,
+            "labelgate",
+            n,
+            POOL_CACHE,
+            0,
+            (MBUF_DATA + 128) as u16,
+            -1,
+        )?;
 
         let mut rx_handles: Vec<Vec<Option<RxQueue>>> = Vec::new();
         let mut tx_handles: Vec<Vec<Option<TxQueue>>> = Vec::new();
@@ -165,13 +220,14 @@ impl Router {
         let stop = Arc::new(AtomicBool::new(false));
         let mut lcores = Vec::new();
         let mut stats = Vec::new();
+        let mut done = Vec::new();
         for (k, w) in workers.iter().enumerate() {
             let rx =
                 w.rx.iter()
                     .map(|&(p, q)| {
                         rx_handles[usize::from(p)][usize::from(q)]
                             .take()
-                            .expect("Config::check keeps queues unique")
+                            .expect("Config::worker keeps queues unique")
                     })
                     .collect();
             let tx = tx_handles
@@ -179,7 +235,9 @@ impl Router {
                 .map(|t| t[k].take().expect("one transmit queue per worker"))
                 .collect();
             let ws = Arc::new(WorkerStats::new(ifnames.len()));
+            let finished = Arc::new(AtomicBool::new(false));
             stats.push(ws.clone());
+            done.push(finished.clone());
             let job = Worker {
                 index: k,
                 workers: workers.len(),
@@ -190,6 +248,7 @@ impl Router {
                 snapshots: snapshots.clone(),
                 upcalls: upcalls.clone(),
                 stop: stop.clone(),
+                done: finished,
             };
             match Lcore::launch(&eal, w.lcore, move || worker::run(job)) {
                 Ok(l) => lcores.push(l),
@@ -202,14 +261,16 @@ impl Router {
             }
         }
         Ok(Router {
-            pool,
+            stop,
+            lcores,
+            done,
+            upcalls,
+            stats,
             ports,
             tables,
-            lcores,
-            stats,
-            upcalls,
-            stop,
-            control: Control::new(ifnames),
+            control: Control::new(ifnames.clone()),
+            ifnames,
+            pool,
             _eal: eal,
         })
     }
@@ -217,6 +278,11 @@ impl Router {
     /// Handles what the workers handed up.
     pub fn poll(&mut self) -> usize {
         self.control.poll(&self.upcalls)
+    }
+
+    /// Whether a worker's loop ended without being asked to (it failed).
+    pub fn worker_lost(&self) -> bool {
+        !self.stop.load(Ordering::Acquire) && self.done.iter().any(|d| d.load(Ordering::Acquire))
     }
 
     /// The workers' counters, summed; each worker's consistent to a burst.
@@ -262,7 +328,6 @@ impl Router {
             .iter()
             .map(|f| f.text.clone())
             .collect();
-        let ifnames = self.tables.ifnames();
         // Closing the ports flushes what the drivers hold (net_pcap closes
         // its output files) and returns their mbufs.
         self.ports.clear();
@@ -271,7 +336,7 @@ impl Router {
             stats,
             hw,
             local: self.control.local.clone(),
-            ifnames,
+            ifnames: self.ifnames.clone(),
             filters,
             mbufs_in_use,
             failed_workers,

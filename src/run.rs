@@ -5,10 +5,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use controlplane::Config;
-use controlplane::config::WorkerConf;
 
 use crate::dpdk::Eal;
-use crate::router::{Fail, Finished, Router};
+use crate::router::{Fail, Finished, Router, queue_per_worker};
 
 pub struct Args {
     pub config: PathBuf,
@@ -17,24 +16,9 @@ pub struct Args {
     pub stats_interval: Option<u64>,
 }
 
-/// The configured workers, or by default every worker lcore polling its
-/// own queue on every port (so the NICs' RSS spreads the flows).
-fn workers(config: &Config, eal: &Eal) -> Vec<WorkerConf> {
-    if !config.workers.is_empty() {
-        return config.workers.clone();
-    }
-    eal.worker_lcores()
-        .into_iter()
-        .enumerate()
-        .map(|(k, lcore)| WorkerConf {
-            lcore,
-            rx: (0..eal.port_count()).map(|p| (p, k as u16)).collect(),
-        })
-        .collect()
-}
-
 pub fn run(a: &Args) -> Result<Finished, Fail> {
     let config = Config::load(&a.config).map_err(|e| Fail::Usage(e.to_string()))?;
+    let stop = crate::signals()?;
     let mut eal_args = vec!["labelgate".to_string()];
     eal_args.extend(
         a.eal
@@ -43,21 +27,32 @@ pub fn run(a: &Args) -> Result<Finished, Fail> {
     );
     eal_args.extend(a.eal_args.iter().cloned());
     let eal = Eal::init(&eal_args)?;
-    let workers = workers(&config, &eal);
+    let workers = if config.workers.is_empty() {
+        queue_per_worker(&eal.worker_lcores(), eal.port_ids().len() as u16)
+    } else {
+        config.workers.clone()
+    };
     if workers.is_empty() {
         return Err(Fail::Usage(
             "no worker lcores: give the EAL at least two lcores (-l 0-1)".into(),
         ));
     }
-    let mut router = Router::start(eal, config, &workers)?;
-    let interrupted = crate::signals()?;
+    let mut router = Router::start(eal, config, &workers, 0)?;
     eprintln!(
         "labelgate: forwarding on {} ports with {} workers; SIGINT or SIGTERM stops",
         router.ports().len(),
         workers.len()
     );
     let mut last = Instant::now();
-    while !interrupted.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) {
+        if router.worker_lost() {
+            let f = router.stop();
+            print!("{}", f.report().summary());
+            return Err(Fail::Runtime(format!(
+                "{} workers failed; stopped",
+                f.failed_workers.max(1)
+            )));
+        }
         if router.poll() == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }

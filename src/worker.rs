@@ -49,6 +49,17 @@ pub struct Worker {
     pub snapshots: Arc<ArcSwap<Snapshot>>,
     pub upcalls: Arc<Upcalls>,
     pub stop: Arc<AtomicBool>,
+    /// Set when the loop ends, by return or by panic.
+    pub done: Arc<AtomicBool>,
+}
+
+/// Raises a flag when dropped, unwinding included.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// A transmit queue and the frames waiting for it.
@@ -139,7 +150,9 @@ pub fn run(w: Worker) {
         snapshots,
         upcalls,
         stop,
+        done,
     } = w;
+    let _done = SetOnDrop(done);
     let mut engine = Engine::<Mbuf>::new(stats.clone(), index, workers);
     let mut io = DpdkIo {
         tx: tx
@@ -155,8 +168,8 @@ pub fn run(w: Worker) {
     };
     let mut burst = ArrayVec::<Mbuf, BURST>::new();
     loop {
-        // Read before the pass, so that everything received before the
-        // stop was asked for is forwarded and flushed.
+        // Read before the pass: once asked to stop, the worker makes one
+        // more pass, so whatever it had received is forwarded and flushed.
         let stopping = stop.load(Ordering::Acquire);
         let snap = snapshots.load();
         let now = Instant::now();
@@ -167,11 +180,9 @@ pub fn run(w: Worker) {
         }
         engine.tick(&snap, now, &mut io);
         io.flush();
-        stats.upcalls.hold_queue.set(engine.held() as u64);
         if stopping {
             break;
         }
     }
     engine.shutdown();
-    stats.upcalls.hold_queue.set(0);
 }

@@ -259,3 +259,116 @@ fn frames_or_zero(p: &Path) -> usize {
     }
     n
 }
+
+/// net_pcap opens its outputs (truncating them) before it reads its
+/// inputs: replaying an earlier output into the same directory would
+/// destroy it, so replay refuses, and the file is left whole.
+#[test]
+fn an_input_that_would_be_overwritten_is_refused() {
+    let (input, conf) = forward_fixture();
+    let d = scratch("overwrite");
+    let prior = d.join("port0.pcap");
+    std::fs::copy(&input, &prior).unwrap();
+    let before = std::fs::read(&prior).unwrap();
+    let run = Replay::into_dir(&prior, &conf, &d).run();
+    assert_eq!(run.status.code(), Some(2), "{}", run.log());
+    assert!(
+        run.stderr.contains("replay writes its outputs there"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(
+        std::fs::read(&prior).unwrap(),
+        before,
+        "the input is untouched"
+    );
+}
+
+/// Writes a pcapng: an Ethernet interface with `first` packets, then, if
+/// `then` is given, an interface of that link type and more packets.
+fn pcapng(path: &Path, first: &[Vec<u8>], then: Option<(pcap_file::DataLink, usize)>) {
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    let idb = |linktype| InterfaceDescriptionBlock {
+        linktype,
+        snaplen: 65535,
+        options: vec![],
+    };
+    let epb = |interface_id, data: &[u8]| EnhancedPacketBlock {
+        interface_id,
+        timestamp: Duration::from_secs(1),
+        original_len: data.len() as u32,
+        data: data.to_vec().into(),
+        options: vec![],
+    };
+    let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
+    w.write_pcapng_block(idb(pcap_file::DataLink::ETHERNET))
+        .unwrap();
+    for f in first {
+        w.write_pcapng_block(epb(0, f)).unwrap();
+    }
+    if let Some((linktype, n)) = then {
+        w.write_pcapng_block(idb(linktype)).unwrap();
+        for f in first.iter().cycle().take(n) {
+            w.write_pcapng_block(epb(1, f)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pcapng_link_types_are_checked_where_the_interfaces_are_declared() {
+    let (input, conf) = forward_fixture();
+    let fs = frames(&input);
+    let d = scratch("pcapng");
+
+    let good = d.join("good.pcapng");
+    pcapng(&good, &fs, None);
+    let run = Replay::new("pcapng-good", &good, &conf).run();
+    assert!(run.status.success(), "{}", run.log());
+    assert_eq!(run.stats["fates"]["forwarded"], fs.len() as u64);
+
+    let raw = d.join("raw.pcapng");
+    pcapng(&raw, &[], Some((pcap_file::DataLink::RAW, 5)));
+    let run = Replay::new("pcapng-raw", &raw, &conf).run();
+    assert_eq!(run.status.code(), Some(2), "{}", run.log());
+    assert!(run.stderr.contains("not Ethernet"), "{}", run.log());
+
+    // A non-Ethernet interface part-way: exactly the packets before it
+    // are replayed, every time.
+    let mixed = d.join("mixed.pcapng");
+    pcapng(&mixed, &fs, Some((pcap_file::DataLink::RAW, 2000)));
+    for i in 0..3 {
+        let run = Replay::new(&format!("pcapng-mixed-{i}"), &mixed, &conf).run();
+        assert!(run.status.success(), "{}", run.log());
+        assert!(run.stderr.contains("not Ethernet"), "{}", run.log());
+        assert_eq!(
+            run.stats["fates"]["received"],
+            fs.len() as u64,
+            "{}",
+            run.log()
+        );
+    }
+}
+
+#[test]
+fn config_values_that_would_overflow_are_refused() {
+    let (input, _) = forward_fixture();
+    let d = scratch("overflow");
+    for (text, want) in [
+        (
+            "worker 1 rx port0/65535\n",
+            ":1: queue 65535 is out of range",
+        ),
+        (
+            "sysctl net.inet6.icmp6.nd6_retrans=18446744073709551615\n",
+            ":1: net.inet6.icmp6.nd6_retrans must be 1..60000",
+        ),
+    ] {
+        let conf = d.join("router.conf");
+        std::fs::write(&conf, text).unwrap();
+        let run = Replay::new("overflow-run", &input, &conf).run();
+        assert_eq!(run.status.code(), Some(2), "{}", run.log());
+        assert!(run.stderr.contains(want), "{}", run.log());
+    }
+}

@@ -3,18 +3,20 @@
 //! declaration gives it.
 
 use dataplane::stats::{
-    FateValues, Icmp6StatValues, In6IfStatValues, Ip6StatValues, PortStatValues, UpcallValues,
+    FateValues, Icmp6StatValues, In6IfStatValues, Ip6StatValues, PortStatValues, RouteCacheValues,
+    UpcallValues,
 };
 
 /// The reference tables as they must appear in the README.
 fn reference() -> String {
-    let groups: [(&str, &[(&str, &str)]); 6] = [
+    let groups: [(&str, &[(&str, &str)]); 7] = [
         ("fates", FateValues::FIELDS),
         ("ip6stat", Ip6StatValues::FIELDS),
         ("icmp6stat", Icmp6StatValues::FIELDS),
         ("interfaces.<name>", In6IfStatValues::FIELDS),
         ("interfaces.<name>", PortStatValues::FIELDS),
         ("upcalls", UpcallValues::FIELDS),
+        ("rtcache", RouteCacheValues::FIELDS),
     ];
     let mut out = String::from("| group | counter | meaning |\n| --- | --- | --- |\n");
     for (group, fields) in groups {

@@ -26,6 +26,9 @@ use dataplane::snapshot::Settings;
 use dataplane::wire::ethernet::Address as EthernetAddress;
 use dataplane::wire::ipv6::scope;
 
+/// DPDK's `RTE_MAX_QUEUES_PER_PORT`.
+pub const MAX_QUEUES: u16 = 1024;
+
 /// The most DPDK ports a configuration may name (DPDK's RTE_MAX_ETHPORTS
 /// in Debian's build is larger; this bounds per-worker counter arrays).
 pub const MAX_PORTS: u16 = 32;
@@ -201,16 +204,12 @@ impl Config {
         if name == "lo0" {
             return Ok(Dev::Loopback);
         }
-        let n = name
-            .strip_prefix("port")
-            .and_then(|n| n.parse::<u16>().ok())
-            .filter(|n| *n < MAX_PORTS)
-            .ok_or_else(|| {
-                format!(
-                    "unknown device `{name}` (expected port0..port{} or lo0)",
-                    MAX_PORTS - 1
-                )
-            })?;
+        let n = parse_port(name).map_err(|_| {
+            format!(
+                "unknown device `{name}` (expected port0..port{} or lo0)",
+                MAX_PORTS - 1
+            )
+        })?;
         self.ports = self.ports.max(n + 1);
         Ok(Dev::Port(n))
     }
@@ -238,7 +237,15 @@ impl Config {
                     }
                     link.mtu = Some(mtu);
                 }
-                "lladdr" => link.lladdr = Some(mac(value)?),
+                "lladdr" => {
+                    let m = mac(value)?;
+                    if m.is_multicast() || m == EthernetAddress::default() {
+                        return Err(format!(
+                            "{m} cannot be an interface's address (a group or all-zero MAC)"
+                        ));
+                    }
+                    link.lladdr = Some(m);
+                }
                 "pointopoint" => link.pointopoint = on_off(value)?,
                 "zone" => {
                     let (scope, zone) = match scope_name(value) {
@@ -276,6 +283,16 @@ impl Config {
             return Err(format!("{addr} cannot be an interface address"));
         }
         let dev = self.dev(dev)?;
+        // A link-local address names a station on one link only, so two
+        // links may each have it; any other address is the router's once.
+        let link_local = dataplane::wire::ipv6::is_link_local_unicast(&addr);
+        if self
+            .addrs
+            .iter()
+            .any(|a| a.addr == addr && (!link_local || a.dev == dev))
+        {
+            return Err(format!("address {addr} is assigned twice"));
+        }
         self.addrs.push(Addr {
             dev,
             addr,
@@ -349,6 +366,16 @@ impl Config {
             if r.dev == Some(Dev::Loopback) {
                 return Err("a gateway route cannot use lo0".into());
             }
+        }
+        if self
+            .routes
+            .iter()
+            .any(|o| (o.prefix, o.prefix_len) == (r.prefix, r.prefix_len))
+        {
+            return Err(format!(
+                "a route for {}/{} already exists",
+                r.prefix, r.prefix_len
+            ));
         }
         self.routes.push(r);
         Ok(())
@@ -461,20 +488,20 @@ impl Config {
             }
             "net.inet6.icmp6.nd6_maxqlen" => {
                 s.nd6_maxqlen = number(value, "nd6_maxqlen")?;
-                if !(1..=1024).contains(&s.nd6_maxqlen) {
-                    return Err("net.inet6.icmp6.nd6_maxqlen must be 1..1024".into());
+                if !(1..=64).contains(&s.nd6_maxqlen) {
+                    return Err("net.inet6.icmp6.nd6_maxqlen must be 1..64".into());
                 }
             }
             "net.inet6.icmp6.nd6_mmaxtries" => {
                 s.nd6_mmaxtries = number(value, "nd6_mmaxtries")?;
-                if s.nd6_mmaxtries == 0 {
-                    return Err("net.inet6.icmp6.nd6_mmaxtries must be at least 1".into());
+                if !(1..=100).contains(&s.nd6_mmaxtries) {
+                    return Err("net.inet6.icmp6.nd6_mmaxtries must be 1..100".into());
                 }
             }
             "net.inet6.icmp6.nd6_retrans" => {
                 let ms: u64 = number(value, "nd6_retrans (milliseconds)")?;
-                if ms == 0 {
-                    return Err("net.inet6.icmp6.nd6_retrans must be at least 1 ms".into());
+                if !(1..=60_000).contains(&ms) {
+                    return Err("net.inet6.icmp6.nd6_retrans must be 1..60000 milliseconds".into());
                 }
                 s.nd6_retrans = Duration::from_millis(ms);
             }
@@ -491,12 +518,25 @@ impl Config {
         if queues.is_empty() {
             return Err("a worker needs at least one receive queue".into());
         }
-        let mut rx = Vec::new();
+        let mut rx: Vec<(u16, u16)> = Vec::new();
         for q in queues {
             let (dev, queue) = q
                 .split_once('/')
                 .ok_or_else(|| format!("`{q}` is not a receive queue (expected portN/QUEUE)"))?;
-            rx.push((self.port(dev)?, number(queue, "queue number")?));
+            let port = self.port(dev)?;
+            let queue: u16 = number(queue, "queue number")?;
+            if queue >= MAX_QUEUES {
+                return Err(format!(
+                    "queue {queue} is out of range: DPDK has at most {MAX_QUEUES} per port"
+                ));
+            }
+            let polled = |&(p, q): &(u16, u16)| (p, q) == (port, queue);
+            if rx.iter().any(polled) || self.workers.iter().flat_map(|w| &w.rx).any(polled) {
+                return Err(format!(
+                    "receive queue port{port}/{queue} is polled by two workers"
+                ));
+            }
+            rx.push((port, queue));
         }
         if self.workers.iter().any(|w| w.lcore == lcore) {
             return Err(format!("lcore {lcore} already has a worker"));
@@ -507,33 +547,16 @@ impl Config {
 
     /// Checks that need the whole file.
     fn check(&mut self) -> std::result::Result<(), (usize, String)> {
-        for (i, a) in self.addrs.iter().enumerate() {
-            if self.addrs[..i].iter().any(|b| b.addr == a.addr) {
-                return Err((0, format!("address {} is assigned twice", a.addr)));
-            }
-        }
-        let mut queues: Vec<(u16, u16)> = self
-            .workers
-            .iter()
-            .flat_map(|w| w.rx.iter().copied())
-            .collect();
-        queues.sort_unstable();
-        if let Some(w) = queues.windows(2).find(|w| w[0] == w[1]) {
-            return Err((
-                0,
-                format!(
-                    "receive queue port{}/{} is polled by two workers",
-                    w[0].0, w[0].1
-                ),
-            ));
-        }
         // A gateway without `dev` is on the link whose prefix covers it.
         for r in &mut self.routes {
             if let (Some(gw), None) = (r.via, r.dev) {
                 let dev = self
                     .addrs
                     .iter()
-                    .find(|a| a.dev != Dev::Loopback && prefix_of_covers(a.addr, a.prefix_len, &gw))
+                    .find(|a| {
+                        a.dev != Dev::Loopback
+                            && dataplane::iface::prefix_matches(a.addr, a.prefix_len, &gw)
+                    })
                     .map(|a| a.dev)
                     .ok_or((
                         r.line,
@@ -555,8 +578,18 @@ impl Config {
     }
 }
 
-fn prefix_of_covers(prefix: Ipv6Addr, len: u8, a: &Ipv6Addr) -> bool {
-    dataplane::iface::prefix_matches(prefix, len, a)
+/// `port<N>`: DPDK port N, below [`MAX_PORTS`].
+pub fn parse_port(name: &str) -> Result<u16> {
+    name.strip_prefix("port")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u16>().ok())
+        .filter(|n| *n < MAX_PORTS)
+        .ok_or_else(|| {
+            format!(
+                "`{name}` is not a port (expected port0..port{})",
+                MAX_PORTS - 1
+            )
+        })
 }
 
 fn number<T: FromStr>(s: &str, what: &str) -> Result<T> {
@@ -753,6 +786,56 @@ mod tests {
                 .contains("assigned twice")
         );
         assert!(err("link set port32 mtu 1500").contains("unknown device"));
+    }
+
+    #[test]
+    fn values_that_would_overflow_or_mislead_are_refused() {
+        assert_eq!(
+            err("worker 1 rx port0/65535"),
+            "test.conf:1: queue 65535 is out of range: DPDK has at most 1024 per port"
+        );
+        assert!(
+            err("sysctl net.inet6.icmp6.nd6_retrans=18446744073709551615").contains("1..60000")
+        );
+        assert!(err("sysctl net.inet6.icmp6.nd6_mmaxtries=4294967295").contains("1..100"));
+        assert!(err("sysctl net.inet6.icmp6.nd6_maxqlen=65").contains("1..64"));
+        assert!(err("link set port0 lladdr 33:33:00:00:00:01").contains("group or all-zero"));
+        assert!(err("link set port0 lladdr 00:00:00:00:00:00").contains("group or all-zero"));
+        assert_eq!(
+            err("route add 2001:db8::/32 dev port0\nroute add 2001:db8::/32 dev port1"),
+            "test.conf:2: a route for 2001:db8::/32 already exists"
+        );
+        assert_eq!(
+            err("link set port1x mtu 1500"),
+            "test.conf:1: unknown device `port1x` (expected port0..port31 or lo0)"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_reported_on_their_own_line() {
+        assert_eq!(
+            err("addr add 2001:db8::1/64 dev port0\n#\naddr add 2001:db8::1/64 dev port1"),
+            "test.conf:3: address 2001:db8::1 is assigned twice"
+        );
+        assert_eq!(
+            err("worker 1 rx port0/0\nworker 2 rx port1/0 port0/0"),
+            "test.conf:2: receive queue port0/0 is polled by two workers"
+        );
+        // The same link-local address on two links names two stations.
+        assert!(parse("addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port1").is_ok());
+        assert!(
+            err("addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port0")
+                .contains("assigned twice")
+        );
+    }
+
+    #[test]
+    fn port_names() {
+        assert_eq!(parse_port("port0"), Ok(0));
+        assert_eq!(parse_port("port31"), Ok(31));
+        for bad in ["port32", "port", "port+1", "port01x", "eth0", "Port1"] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -109,6 +109,7 @@ impl Report<'_> {
             "filters": filters,
             "control": object(self.local.iter()),
             "upcalls": object(s.upcalls.iter()),
+            "rtcache": object(s.rtcache.iter()),
         })
     }
 

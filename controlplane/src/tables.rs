@@ -59,14 +59,6 @@ impl Tables {
         self.ports.len() as IfIndex
     }
 
-    /// Interface names by index.
-    pub fn ifnames(&self) -> Vec<String> {
-        (0..self.ports.len())
-            .map(|i| format!("port{i}"))
-            .chain(std::iter::once("lo0".to_string()))
-            .collect()
-    }
-
     fn ifindex(&self, dev: Dev) -> IfIndex {
         match dev {
             Dev::Port(n) => n,
@@ -173,7 +165,6 @@ impl Tables {
         Ok(Snapshot {
             generation: self.generation,
             ifnets,
-            loopback: lo,
             fib: Fib::new(routes),
             neighbors,
             local,
@@ -212,7 +203,7 @@ mod tests {
         let s = t.snapshot().unwrap();
         assert_eq!(s.generation, 1);
         assert_eq!(s.ifnets.len(), 3);
-        assert_eq!(s.loopback, 2);
+        assert_eq!(s.ifnets[2].name, "lo0");
         assert_eq!(
             s.ifnets[0].lladdr,
             EthernetAddress([2, 0x70, 0x63, 0x61, 0x70, 0])
@@ -248,7 +239,6 @@ mod tests {
         assert!(bh.flags.blackhole && bh.ifindex == 2);
         assert!(s.neighbors.lookup(1, &"fe80::1".parse().unwrap()).is_some());
         assert_eq!(t.snapshot().unwrap().generation, 2);
-        assert_eq!(t.ifnames(), vec!["port0", "port1", "lo0"]);
     }
 
     #[test]

@@ -12,13 +12,13 @@ use crate::fib::Route;
 use crate::fib::cache::RouteCache;
 use crate::forward::{self, Ctx, Forward, LogEvent};
 use crate::icmp6::{self, IcmpError, Origin};
-use crate::iface::IfIndex;
+use crate::iface::{IfIndex, Ifnet};
 use crate::input::{self, Input, L3, RxInfo};
 use crate::nd6::{self, Event, Held, HoldQueues, HoldResult};
 use crate::packet::PacketBuf;
 use crate::ratelimit::{self, LogLimiter, PpsLimiter};
 use crate::snapshot::Snapshot;
-use crate::stats::WorkerStats;
+use crate::stats::{Reason, WorkerStats};
 use crate::wire::icmpv6::{Message, unreach};
 use crate::wire::ipv6;
 
@@ -34,6 +34,11 @@ pub trait Io<P> {
     fn resolve(&mut self, ifindex: IfIndex, addr: Ipv6Addr);
     fn log(&mut self, event: LogEvent);
 }
+
+/// How many times a packet may come back through the loopback before it is
+/// dropped: with a hop limit each pass costs a hop, so only a stealthy
+/// router (no hop limit) reaches this.
+const LOOPBACK_PASSES: usize = 256;
 
 /// A worker's forwarding state: its counters, and the rest, kept apart so
 /// that both can be borrowed at once.
@@ -89,12 +94,12 @@ impl<P: PacketBuf> Engine<P> {
     ) {
         let st = &*self.stats;
         let core = &mut self.core;
-        st.begin();
+        let _burst = st.burst();
         core.sync(snap);
         for pkt in burst {
             core.input(st, pkt, snap, now, io);
         }
-        st.end();
+        core.publish(st);
     }
 
     /// Runs the hold queues' timers and releases packets whose neighbour the
@@ -105,14 +110,18 @@ impl<P: PacketBuf> Engine<P> {
         if core.hold.is_empty() {
             return;
         }
-        st.begin();
+        let _burst = st.burst();
         core.sync(snap);
         let (timeout, retrans) = (snap.settings.nd6_timeout(), snap.settings.nd6_retrans);
         while let Some(ev) = core.hold.next_event(snap, now, timeout, retrans) {
             match ev {
                 Event::Resolved(out, mac, h) => {
+                    let Some(outif) = snap.ifnet(out) else {
+                        core.lost(st, out, h, false, snap, now, io);
+                        continue;
+                    };
                     let mut pkt = h.pkt;
-                    forward::ether_rewrite(&mut pkt, mac, &snap.ifnets[usize::from(out)]);
+                    forward::ether_rewrite(&mut pkt, mac, outif);
                     if h.received {
                         st.fates.held.sub(1);
                         st.fates.forwarded.inc();
@@ -123,22 +132,30 @@ impl<P: PacketBuf> Engine<P> {
                 Event::Ask(ifindex, addr) => io.resolve(ifindex, addr),
             }
         }
-        st.end();
+        core.publish(st);
     }
 
-    /// Gives up every held packet (at shutdown), counting each.
+    /// Gives up every held packet (at shutdown), counting each as its
+    /// resolution failing.
     pub fn shutdown(&mut self) {
         let st = &*self.stats;
-        st.begin();
-        self.core.hold.drain(|out, h| {
-            st.icmp6.icp6s_dropped.inc();
-            st.ifs[usize::from(out)].ifs6_out_discard.inc();
-            if h.received {
-                st.fates.held.sub(1);
-                st.fates.drop_unresolved.inc();
-            }
-        });
-        st.end();
+        let _burst = st.burst();
+        self.core.hold.drain(|out, h| count_lost(st, out, &h));
+        self.core.publish(st);
+    }
+}
+
+/// The counters of a held packet given up: `nd6_output` failing, as the
+/// seed's `senderr` counts it.
+fn count_lost<P>(st: &WorkerStats, out: IfIndex, h: &Held<P>) {
+    st.icmp6.icp6s_dropped.inc();
+    st.ip6.ip6s_cantforward.inc();
+    if let Some(ifs) = st.ifs.get(usize::from(out)) {
+        ifs.ifs6_out_discard.inc();
+    }
+    if h.received {
+        st.fates.held.sub(1);
+        st.fates.drop_unresolved.inc();
     }
 }
 
@@ -151,6 +168,11 @@ impl<P: PacketBuf> Core<P> {
         }
     }
 
+    /// Publishes the gauges with the rest of the burst's counters.
+    fn publish(&self, st: &WorkerStats) {
+        st.upcalls.hold_queue.set(self.hold.len() as u64);
+    }
+
     fn input(
         &mut self,
         st: &WorkerStats,
@@ -160,8 +182,10 @@ impl<P: PacketBuf> Core<P> {
         io: &mut impl Io<P>,
     ) {
         st.fates.received.inc();
+        // Workers poll only ports the snapshot has; were one missing, its
+        // frames would be for no interface of this router.
         let Some(ifp) = snap.ifnet(pkt.rx_port()) else {
-            st.fates.drop_ether_noproto.inc();
+            st.fates.drop_ether_otherhost.inc();
             return;
         };
         let rx = match input::ether_input(&pkt, ifp) {
@@ -171,17 +195,28 @@ impl<P: PacketBuf> Core<P> {
                 return;
             }
         };
-        match input::ip6_input(&mut pkt, &rx, ifp, snap, st) {
-            Input::Forward => self.forward(st, pkt, rx, snap, now, io),
-            Input::Local => punt(st, pkt, io),
-            Input::Drop(r) => st.fates.drop(r).inc(),
-            Input::Error(r, err) => {
-                st.fates.drop(r).inc();
-                self.send_error(st, &pkt, &rx, err, snap, now, io);
+        for _ in 0..LOOPBACK_PASSES {
+            match input::ip6_input(&mut pkt, &rx, ifp, snap, st) {
+                Input::Forward => {}
+                Input::Local => return punt(st, pkt, io),
+                Input::Drop(r) => return st.fates.drop(r).inc(),
+                Input::Error(r, err) => {
+                    st.fates.drop(r).inc();
+                    return self.send_error(st, &pkt, &rx, err, snap, now, io);
+                }
+            }
+            match self.forward(st, pkt, rx, snap, now, io) {
+                // Loopback output (`looutput`): the packet comes back in on
+                // the interface it was received on, the seed's `origifp`.
+                Some(back) => pkt = back,
+                None => return,
             }
         }
+        st.fates.drop(Reason::Hlim).inc();
     }
 
+    /// `ip6_forward` and what follows it; a packet routed to the loopback is
+    /// handed back to be received again.
     fn forward(
         &mut self,
         st: &WorkerStats,
@@ -190,7 +225,7 @@ impl<P: PacketBuf> Core<P> {
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
-    ) {
+    ) -> Option<P> {
         let mut cx = Ctx {
             stats: st,
             cache: &mut self.cache,
@@ -203,11 +238,14 @@ impl<P: PacketBuf> Core<P> {
         }
         match decision {
             Forward::Transmit { out, redirect } => {
-                if let Some(rt) = redirect {
-                    self.send_redirect(st, &pkt, &rt, snap, now, io);
-                }
+                // The seed sends the packet, then the redirect about it.
+                let redirect =
+                    redirect.and_then(|rt| self.build_redirect(st, &pkt, &rt, snap, now, io));
                 st.fates.forwarded.inc();
                 io.transmit(out, pkt);
+                if let Some((r, rt, dst)) = redirect {
+                    self.originate(st, r, &rt, dst, Message::Redirect, 0, snap, now, io);
+                }
             }
             Forward::Hold {
                 out,
@@ -215,15 +253,17 @@ impl<P: PacketBuf> Core<P> {
                 redirect,
             } => {
                 if !self.hold.can_hold(out, &next_hop) {
-                    st.ifs[usize::from(out)].ifs6_out_discard.inc();
+                    // nd6_resolve_slow cannot make an entry: ENOBUFS.
+                    if let Some(ifs) = st.ifs.get(usize::from(out)) {
+                        ifs.ifs6_out_discard.inc();
+                    }
                     st.ip6.ip6s_cantforward.inc();
                     st.fates.drop_unresolved.inc();
-                    return;
+                    return None;
                 }
                 forward::count_forwarded(st, out, redirect.is_some());
-                if let Some(rt) = redirect {
-                    self.send_redirect(st, &pkt, &rt, snap, now, io);
-                }
+                let redirect =
+                    redirect.and_then(|rt| self.build_redirect(st, &pkt, &rt, snap, now, io));
                 st.fates.held.inc();
                 self.hold_packet(
                     st,
@@ -237,14 +277,18 @@ impl<P: PacketBuf> Core<P> {
                     now,
                     io,
                 );
+                if let Some((r, rt, dst)) = redirect {
+                    self.originate(st, r, &rt, dst, Message::Redirect, 0, snap, now, io);
+                }
             }
-            Forward::Loopback => punt(st, pkt, io),
+            Forward::Loopback => return Some(pkt),
             Forward::Drop(r) => st.fates.drop(r).inc(),
             Forward::Error(r, err) => {
                 st.fates.drop(r).inc();
                 self.send_error(st, &pkt, &rx, err, snap, now, io);
             }
         }
+        None
     }
 
     /// Holds a packet for its next hop. A packet evicted to make room is
@@ -283,9 +327,9 @@ impl<P: PacketBuf> Core<P> {
         }
     }
 
-    /// A held packet given up: counted as `nd6_output`'s failure, and, if
-    /// `answer`, reported to its source as Destination Unreachable, address
-    /// unreachable (the seed's `senderr` for a failed next hop).
+    /// A held packet given up, and, if `answer`, reported to its source as
+    /// Destination Unreachable, address unreachable (the seed's `senderr`
+    /// for a failed next hop).
     #[allow(clippy::too_many_arguments)]
     fn lost(
         &mut self,
@@ -297,13 +341,7 @@ impl<P: PacketBuf> Core<P> {
         now: Instant,
         io: &mut impl Io<P>,
     ) {
-        st.icmp6.icp6s_dropped.inc();
-        st.ifs[usize::from(out)].ifs6_out_discard.inc();
-        st.ip6.ip6s_cantforward.inc();
-        if h.received {
-            st.fates.held.sub(1);
-            st.fates.drop_unresolved.inc();
-        }
+        count_lost(st, out, &h);
         if answer {
             let rx = RxInfo {
                 rcvif: out,
@@ -336,11 +374,10 @@ impl<P: PacketBuf> Core<P> {
         if !icmp6::error_permitted(offending, rx, &err, &mut self.limiter, now, st) {
             return;
         }
-        let Some((origin, rt)) = self.reflect(st, offending, rx, snap) else {
+        let Some((origin, rt, outif)) = self.reflect(st, offending, rx, snap) else {
             st.ip6.ip6s_odropped.inc();
             return;
         };
-        let outif = &snap.ifnets[usize::from(rt.ifindex)];
         let Some(mut pkt) = io.alloc() else {
             st.ip6.ip6s_odropped.inc();
             return;
@@ -356,16 +393,16 @@ impl<P: PacketBuf> Core<P> {
     /// packet's source, from the address it was sent to if that is the
     /// router's, else from the address source selection picks for the way
     /// back; `None` if there is no usable way back.
-    fn reflect(
+    fn reflect<'s>(
         &mut self,
         st: &WorkerStats,
         offending: &P,
         rx: &RxInfo,
-        snap: &Snapshot,
-    ) -> Option<(Origin, Route)> {
+        snap: &'s Snapshot,
+    ) -> Option<(Origin, Route, &'s Ifnet)> {
         let ip6 = ipv6::Packet::new_unchecked(&offending.head()[L3..]);
         let (osrc, odst) = (ip6.src_addr(), ip6.dst_addr());
-        let Some(rt) = forward::route_lookup(snap, &mut self.cache, &osrc, rx.rcvif) else {
+        let Some(rt) = forward::route_lookup(snap, &mut self.cache, &osrc, rx.rcvif, st) else {
             st.ip6.ip6s_noroute.inc();
             return None;
         };
@@ -379,19 +416,19 @@ impl<P: PacketBuf> Core<P> {
         } else {
             crate::in6_src::select_source(snap, &osrc, outif)?
         };
-        Some((
-            Origin {
-                src,
-                dst: osrc,
-                hop_limit: snap.settings.defhlim,
-            },
-            rt,
-        ))
+        let origin = Origin {
+            src,
+            dst: osrc,
+            hop_limit: snap.settings.defhlim,
+        };
+        Some((origin, rt, outif))
     }
 
-    /// `icmp6_redirect_output` about a packet being forwarded back out the
-    /// link it came in on.
-    fn send_redirect(
+    /// `icmp6_redirect_output` about a packet about to be forwarded back out
+    /// the link it came in on: the message, the route back to the packet's
+    /// source (on that link) and that source; `None` if none is sent.
+    #[allow(clippy::type_complexity)]
+    fn build_redirect(
         &mut self,
         st: &WorkerStats,
         offending: &P,
@@ -399,26 +436,25 @@ impl<P: PacketBuf> Core<P> {
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
-    ) {
+    ) -> Option<(P, Route, Ipv6Addr)> {
         let ip6 = ipv6::Packet::new_unchecked(&offending.head()[L3..]);
         let (src, dst) = (ip6.src_addr(), ip6.dst_addr());
-        let outif = &snap.ifnets[usize::from(rt.ifindex)];
+        let outif = snap.ifnet(rt.ifindex)?;
         let src_is_neighbor = nd6::is_neighbor(snap, rt.ifindex, &src);
         if !icmp6::redirect_permitted(src_is_neighbor, &dst, outif, rt, &mut self.limiter, now, st)
         {
-            return;
+            return None;
         }
-        let tlla = rt
+        let gateway_lladdr = rt
             .gateway
-            .filter(|_| rt.flags.gateway)
             .and_then(|g| snap.neighbors.lookup(rt.ifindex, &g));
         let Some(mut pkt) = io.alloc() else {
             st.ip6.ip6s_odropped.inc();
-            return;
+            return None;
         };
-        if !icmp6::build_redirect(&mut pkt, offending, outif, rt, tlla) {
+        if !icmp6::build_redirect(&mut pkt, offending, outif, rt, gateway_lladdr) {
             st.ip6.ip6s_odropped.inc();
-            return;
+            return None;
         }
         st.icmp6_outhist.0[usize::from(u8::from(Message::Redirect))].inc();
         let back = Route {
@@ -426,7 +462,7 @@ impl<P: PacketBuf> Core<P> {
             flags: Default::default(),
             ..*rt
         };
-        self.originate(st, pkt, &back, src, Message::Redirect, 0, snap, now, io);
+        Some((pkt, back, src))
     }
 
     /// `ip6_output` for a packet the router made: counted, then through
@@ -445,14 +481,17 @@ impl<P: PacketBuf> Core<P> {
         io: &mut impl Io<P>,
     ) {
         let out = rt.ifindex;
-        let ifs = &st.ifs[usize::from(out)];
+        let (Some(outif), Some(ifs)) = (snap.ifnet(out), st.ifs.get(usize::from(out))) else {
+            st.ip6.ip6s_odropped.inc();
+            return;
+        };
         st.ip6.ip6s_localout.inc();
         ifs.ifs6_out_request.inc();
         icmp6::ifoutstat(ifs, msg, code);
         let next_hop = rt.next_hop(dst);
         match snap.neighbors.lookup(out, &next_hop) {
             Some(mac) => {
-                forward::ether_rewrite(&mut pkt, mac, &snap.ifnets[usize::from(out)]);
+                forward::ether_rewrite(&mut pkt, mac, outif);
                 io.transmit(out, pkt);
             }
             None if nd6::is_neighbor(snap, out, &next_hop) => {

@@ -86,6 +86,7 @@ pub fn route_lookup(
     cache: &mut RouteCache,
     dst: &Ipv6Addr,
     zone_if: IfIndex,
+    st: &WorkerStats,
 ) -> Option<Route> {
     if ipv6::is_link_local_unicast(dst) {
         return Some(Route {
@@ -96,17 +97,19 @@ pub fn route_lookup(
             flags: Default::default(),
         });
     }
-    let id = cache.lookup(&snap.fib, snap.generation, dst)?;
+    let id = cache.lookup(&snap.fib, snap.generation, dst, &st.rtcache)?;
     Some(*snap.fib.route(id))
 }
 
 /// `nd6_output`'s link-layer rewrite: the next hop's address as
-/// destination, the outgoing interface's as source.
+/// destination, the outgoing interface's as source. Every packet that gets
+/// here passed `ether_input`'s length check.
 #[inline]
 pub fn ether_rewrite<P: PacketBuf>(pkt: &mut P, dst: EthernetAddress, outif: &Ifnet) {
-    let mut eth = ethernet::Frame::new_unchecked(pkt.head_mut());
-    eth.set_dst_addr(dst);
-    eth.set_src_addr(outif.lladdr);
+    if let Ok(mut eth) = ethernet::Frame::new_checked(pkt.head_mut()) {
+        eth.set_dst_addr(dst);
+        eth.set_src_addr(outif.lladdr);
+    }
 }
 
 /// The counters of a successful `nd6_output`.
@@ -161,7 +164,7 @@ pub fn ip6_forward<P: PacketBuf>(
         ipv6::Packet::new_unchecked(&mut pkt.head_mut()[L3..]).set_hop_limit(hlim - ipv6::HLIM_DEC);
     }
 
-    let Some(rt) = route_lookup(snap, cx.cache, &dst, rx.rcvif) else {
+    let Some(rt) = route_lookup(snap, cx.cache, &dst, rx.rcvif, st) else {
         st.ip6.ip6s_noroute.inc();
         st.ifs[usize::from(rx.rcvif)].ifs6_in_noroute.inc();
         return Forward::Error(Reason::NoRoute, IcmpError::unreach(unreach::NOROUTE));

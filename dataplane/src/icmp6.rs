@@ -141,6 +141,14 @@ pub fn error_permitted<P: PacketBuf>(
     true
 }
 
+/// Copies the offending packet from its IPv6 header into `quote`; were it
+/// shorter than promised, the rest is zeroed rather than left as whatever
+/// the fresh buffer held.
+fn fill_from<P: PacketBuf>(offending: &P, quote: &mut [u8]) {
+    let n = offending.read(L3, quote);
+    quote[n..].fill(0);
+}
+
 /// Addresses and hop limit of a packet the router sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
@@ -184,7 +192,7 @@ pub fn build_error<P: PacketBuf, Q: PacketBuf>(
     };
     emit_headers(frame, outif, o, icmp_len);
     let icmp_at = L3 + ipv6::HEADER_LEN;
-    offending.read(L3, &mut frame[icmp_at + icmpv6::HEADER_LEN..]);
+    fill_from(offending, &mut frame[icmp_at + icmpv6::HEADER_LEN..]);
     let mut icmp = icmpv6::Packet::new_unchecked(&mut frame[icmp_at..]);
     icmp.set_msg_type(err.msg);
     icmp.set_msg_code(err.code);
@@ -277,7 +285,7 @@ pub fn build_redirect<P: PacketBuf, Q: PacketBuf>(
         quote,
     );
     at += ndisc::REDIRECTED_HEADER_OPTION_LEN;
-    offending.read(L3, &mut opts[at..at + quote]);
+    fill_from(offending, &mut opts[at..at + quote]);
     icmpv6::Packet::new_unchecked(&mut frame[icmp_at..]).fill_checksum(&o.src, &o.dst);
     true
 }

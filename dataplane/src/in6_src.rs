@@ -1,7 +1,7 @@
 //! Source address selection for packets the router originates, after
-//! FreeBSD's `in6_selectsrc` (RFC 6724 §5): rule 2 (appropriate scope),
-//! rule 5 (prefer the outgoing interface) and rule 14 (longest matching
-//! prefix), ties to the first configured. The rules FreeBSD applies that
+//! FreeBSD's `in6_selectsrc` (RFC 6724 §5): rule 1 (the destination itself),
+//! rule 2 (appropriate scope), rule 5 (prefer the outgoing interface) and
+//! rule 14 (longest matching prefix), ties to the first configured. The rules FreeBSD applies that
 //! have no subject here (deprecated, temporary, CARP addresses) are left out.
 
 use std::net::Ipv6Addr;
@@ -50,8 +50,12 @@ fn prefer(
     dst: &Ipv6Addr,
     dscope: u8,
 ) -> bool {
+    // Rule 1: the destination itself.
     if a == dst {
         return true;
+    }
+    if b == dst {
+        return false;
     }
     let (sa, sb) = (ipv6::addr_scope(a), ipv6::addr_scope(b));
     if sa != sb {
@@ -63,8 +67,9 @@ fn prefer(
     common_prefix(a, dst) > common_prefix(b, dst)
 }
 
+/// FreeBSD's `in6_matchlen`: the leading bits two addresses share.
 fn common_prefix(a: &Ipv6Addr, b: &Ipv6Addr) -> u32 {
-    (a.to_bits() ^ b.to_bits()).leading_zeros().min(64)
+    (a.to_bits() ^ b.to_bits()).leading_zeros()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::stats::{Reason, WorkerStats};
 use crate::wire::ethernet::{self, EtherType};
 use crate::wire::icmpv6::param_prob;
 use crate::wire::ipv6::{self, Protocol, scope};
-use crate::wire::ipv6option::{OptionType, UnknownAction};
+use crate::wire::ipv6option::{self, OptionType, UnknownAction};
 
 /// Where the IPv6 header starts in a frame.
 pub const L3: usize = ethernet::HEADER_LEN;
@@ -197,19 +197,17 @@ fn hopopts<P: PacketBuf>(
 ) -> Result<Hopopts, Input> {
     let ip6s = &st.ip6;
     let ifs = &st.ifs[usize::from(rx.rcvif)];
+    // The header must lie within the packet and within its first segment.
     let len = pkt.pkt_len() - L3;
     let head = &pkt.head()[L3..];
-    let hbh_at = ipv6::HEADER_LEN;
-    let hbhlen = match head.get(hbh_at + 1) {
-        Some(&l) if len >= hbh_at + 2 => (usize::from(l) + 1) * 8,
-        _ => 0,
-    };
-    if hbhlen == 0 || hbh_at + hbhlen > len || hbh_at + hbhlen > head.len() {
+    let avail = &head[..len.min(head.len())];
+    let Ok(hbh) = ipv6option::Header::new_checked(avail.get(ipv6::HEADER_LEN..).unwrap_or(&[]))
+    else {
         ip6s.ip6s_exthdrtoolong.inc();
         return Err(Input::Drop(Reason::ExthdrTooLong));
-    }
-    let opts = &head[hbh_at + 2..hbh_at + hbhlen];
-    let erroff = (hbh_at + 2) as u32;
+    };
+    let opts = hbh.options();
+    let erroff = (ipv6::HEADER_LEN + 2) as u32;
     let problem = |code: u8, at: usize| {
         Err(Input::Error(
             Reason::BadOptions,
@@ -266,7 +264,7 @@ fn hopopts<P: PacketBuf>(
                 out.jumbo = Some(jumbo);
                 6
             }
-            OptionType::Calipso | OptionType::Unknown(_) => {
+            OptionType::Unknown(_) => {
                 if rem < 2 {
                     return toosmall();
                 }

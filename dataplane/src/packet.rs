@@ -22,12 +22,15 @@ pub trait PacketBuf {
     /// count), as `ip6_input` does when a frame carries link-layer padding.
     /// Returns false if `len` exceeds the packet.
     fn truncate(&mut self, len: usize) -> bool;
-    /// Grows an empty packet (a freshly allocated one) to `len` bytes in a
-    /// single segment and returns them; `None` if they do not fit.
+    /// Appends `len` bytes to the packet's last segment and returns them;
+    /// `None` if they do not fit. Used on freshly allocated packets, whose
+    /// bytes are whatever the buffer held before: callers write them all.
     fn extend(&mut self, len: usize) -> Option<&mut [u8]>;
     /// The DPDK port the packet arrived on.
     fn rx_port(&self) -> u16;
 }
+
+use crate::exthdr::Bytes;
 
 /// A packet in one heap buffer, for tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,10 +66,7 @@ impl PacketBuf for VecPacket {
     }
 
     fn read(&self, offset: usize, dst: &mut [u8]) -> usize {
-        let src = self.data.get(offset..).unwrap_or(&[]);
-        let n = src.len().min(dst.len());
-        dst[..n].copy_from_slice(&src[..n]);
-        n
+        self.data.read_at(offset, dst)
     }
 
     fn truncate(&mut self, len: usize) -> bool {

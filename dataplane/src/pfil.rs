@@ -116,13 +116,19 @@ impl Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Pfil {
     rules: Vec<Rule>,
+    /// Some rule matches on the protocol or ports, so the header chain must
+    /// be walked; otherwise addresses and interfaces decide.
+    needs_l4: bool,
 }
 
 impl Pfil {
     /// Takes at most [`MAX_RULES`] rules; the caller has checked the count.
     pub fn new(rules: Vec<Rule>) -> Pfil {
         debug_assert!(rules.len() <= MAX_RULES);
-        Pfil { rules }
+        let needs_l4 = rules
+            .iter()
+            .any(|r| r.proto.is_some() || r.sport.is_some() || r.dport.is_some());
+        Pfil { rules, needs_l4 }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -139,7 +145,16 @@ impl Pfil {
         iif: IfIndex,
         oif: IfIndex,
     ) -> Option<(usize, Action)> {
-        let facts = Facts::of(ip6, len, src, dst);
+        let facts = if self.needs_l4 {
+            Facts::of(ip6, len, src, dst)
+        } else {
+            Facts {
+                src,
+                dst,
+                proto: 0,
+                ports: None,
+            }
+        };
         self.rules
             .iter()
             .position(|r| r.matches(&facts, iif, oif))

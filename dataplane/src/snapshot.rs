@@ -43,7 +43,7 @@ impl Default for Settings {
             sendredirects: true,
             icmp6errppslim: 100,
             log_interval: Duration::from_secs(5),
-            defhlim: 64,
+            defhlim: ipv6::DEFAULT_HOP_LIMIT,
             nd6_maxqlen: 16,
             nd6_mmaxtries: 3,
             nd6_retrans: Duration::from_millis(1000),
@@ -55,7 +55,7 @@ impl Settings {
     /// How long a neighbour may stay unresolved before its held packets
     /// are given up: `nd6_mmaxtries` solicitations, `nd6_retrans` apart.
     pub fn nd6_timeout(&self) -> Duration {
-        self.nd6_retrans * self.nd6_mmaxtries
+        self.nd6_retrans.saturating_mul(self.nd6_mmaxtries)
     }
 }
 
@@ -66,8 +66,6 @@ pub struct Snapshot {
     pub generation: u64,
     /// Indexed by [`IfIndex`].
     pub ifnets: Vec<Ifnet>,
-    /// The index of the loopback interface.
-    pub loopback: IfIndex,
     pub fib: Fib,
     pub neighbors: Neighbors,
     /// Every unicast address of the router, on any interface; link-local

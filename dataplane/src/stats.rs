@@ -327,6 +327,16 @@ impl Fates {
 }
 
 counters! {
+    /// The per-core route cache.
+    pub struct RouteCacheStat => RouteCacheValues {
+        /// destinations found in the route cache
+        rtcache_hits,
+        /// destinations looked up in the FIB (cache misses)
+        rtcache_misses,
+    }
+}
+
+counters! {
     /// What a worker hands up to the control plane besides packets.
     pub struct Upcalls => UpcallValues {
         /// neighbour resolution requests lost to a full queue
@@ -364,6 +374,17 @@ pub struct WorkerStats {
     /// Packets each output filter rule matched, by rule position.
     pub filter_hits: Box<[Counter]>,
     pub upcalls: Upcalls,
+    pub rtcache: RouteCacheStat,
+}
+
+/// An open burst of [`WorkerStats`]; closes it when dropped.
+pub struct Burst<'a>(&'a WorkerStats);
+
+impl Drop for Burst<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// A consistent copy of a worker's counters (or the sum of several).
@@ -377,6 +398,7 @@ pub struct StatsValues {
     pub ports: Vec<PortStatValues>,
     pub filter_hits: Vec<u64>,
     pub upcalls: UpcallValues,
+    pub rtcache: RouteCacheValues,
 }
 
 impl WorkerStats {
@@ -393,20 +415,29 @@ impl WorkerStats {
                 .map(|_| Counter::default())
                 .collect(),
             upcalls: Upcalls::default(),
+            rtcache: RouteCacheStat::default(),
         }
     }
 
-    /// Marks the start of a burst's accounting. Readers wait for its end, so
-    /// they never see a packet received but not yet accounted.
+    /// Opens a burst's accounting until the guard is dropped. Readers wait
+    /// for its end, so they never see a packet received but not yet
+    /// accounted; a worker that panics mid-burst still closes it as it
+    /// unwinds, so readers are never left waiting.
     #[inline]
-    pub fn begin(&self) {
+    pub fn burst(&self) -> Burst<'_> {
+        self.begin();
+        Burst(self)
+    }
+
+    #[inline]
+    fn begin(&self) {
         let s = self.seq.load(Ordering::Relaxed);
         self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
     }
 
     #[inline]
-    pub fn end(&self) {
+    fn end(&self) {
         let s = self.seq.load(Ordering::Relaxed);
         self.seq.store(s.wrapping_add(1), Ordering::Release);
     }
@@ -437,6 +468,7 @@ impl WorkerStats {
             ports: self.ports.iter().map(PortStat::load).collect(),
             filter_hits: self.filter_hits.iter().map(Counter::get).collect(),
             upcalls: self.upcalls.load(),
+            rtcache: self.rtcache.load(),
         }
     }
 }
@@ -471,6 +503,7 @@ impl StatsValues {
             *a += b;
         }
         self.upcalls.add(&other.upcalls);
+        self.rtcache.add(&other.rtcache);
     }
 
     /// Packets dropped, whatever the reason.
@@ -514,13 +547,13 @@ mod tests {
     #[test]
     fn sums_and_conservation() {
         let s = WorkerStats::new(2);
-        s.begin();
+        let burst = s.burst();
         s.fates.received.add(3);
         s.fates.forwarded.inc();
         s.fates.drop_noroute.inc();
         s.fates.held.inc();
         s.ifs[1].ifs6_out_forward.inc();
-        s.end();
+        drop(burst);
         let mut total = s.read();
         assert!(total.conserved());
         total.add(&s.read());
@@ -531,13 +564,28 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_abandoned_by_a_panic_is_closed() {
+        let s = Arc::new(WorkerStats::new(1));
+        let t = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let _burst = s.burst();
+                s.fates.received.inc();
+                panic!("worker dies mid-burst");
+            })
+        };
+        assert!(t.join().is_err());
+        assert_eq!(s.read().fates.received, 1);
+    }
+
+    #[test]
     fn reader_never_sees_a_half_accounted_burst() {
         let s = Arc::new(WorkerStats::new(1));
         let writer = {
             let s = s.clone();
             std::thread::spawn(move || {
                 for i in 0..200_000u64 {
-                    s.begin();
+                    let _burst = s.burst();
                     s.fates.received.add(2);
                     s.fates.forwarded.inc();
                     if i % 2 == 0 {
@@ -545,7 +593,6 @@ mod tests {
                     } else {
                         s.fates.punted.inc();
                     }
-                    s.end();
                 }
             })
         };

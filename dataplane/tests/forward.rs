@@ -451,17 +451,26 @@ fn link_local_destination_is_routed_on_the_receiving_interface() {
 }
 
 #[test]
-fn loopback_route_brings_the_packet_back_to_the_router() {
+fn loopback_route_brings_the_packet_back_until_its_hop_limit_runs_out() {
+    // The seed's looutput hands the packet back in on the interface it was
+    // received on; not being the router's, it is forwarded again, one hop
+    // a pass, until Time Exceeded quotes it as it arrived the last time.
     let mut w = World::new();
-    let l3 = Ip6::udp(A, TO_LO).bytes();
+    let l3 = Ip6::udp(A, TO_LO).hlim(3).bytes();
     w.send(frame(0, PORT_MAC[0], &l3));
-    assert!(w.take_tx().is_empty());
-    assert_eq!(w.io.punted.len(), 1);
-    let mut want = frame(0, PORT_MAC[0], &l3).data;
-    want[14 + 7] -= 1;
-    assert_eq!(w.io.punted[0].data, want);
+    let e = only_icmp(&mut w);
+    assert!(w.io.punted.is_empty());
+    let mut last_pass = l3.clone();
+    last_pass[7] = 1;
+    assert_error(&e, 0, A_MAC, ip("2001:db8::1"), ip(A), 3, 0, 0, &last_pass);
     w.assert_counters(
-        rx(0) + c(&[("ip6s_forward", 1), ("punted", 1)]) + ifc(LO.into(), "ifs6_out_forward"),
+        rx(0)
+            + ifc(0, "ifs6_in_receive")
+            + ifc(0, "ifs6_in_receive")
+            + c(&[("ip6s_total", 2), ("ip6s_forward", 2), ("drop_hlim", 1)])
+            + ifc(LO.into(), "ifs6_out_forward")
+            + ifc(LO.into(), "ifs6_out_forward")
+            + error_sent(0, 3, 0),
     );
 }
 

@@ -46,7 +46,7 @@ fn frame_from_a_port_the_snapshot_does_not_know_is_dropped() {
     let mut f = Ip6::udp(A, B).on(0);
     f.port = 7;
     w.send(f);
-    w.assert_counters(c(&[("received", 1), ("drop_ether_noproto", 1)]));
+    w.assert_counters(c(&[("received", 1), ("drop_ether_otherhost", 1)]));
 }
 
 #[test]

@@ -274,8 +274,13 @@ fn shutdown_gives_up_every_held_packet() {
     w.shutdown();
     assert!(w.take_tx().is_empty());
     assert_eq!(w.engine.held(), 0);
+    // Given up at shutdown as when resolution fails: nd6_output's error.
     let after = before
-        + c(&[("icp6s_dropped", 3), ("drop_unresolved", 2)])
+        + c(&[
+            ("icp6s_dropped", 3),
+            ("ip6s_cantforward", 3),
+            ("drop_unresolved", 2),
+        ])
         + 2 * ifc(1, "ifs6_out_discard")
         + ifc(0, "ifs6_out_discard");
     w.assert_counters(after);

@@ -46,7 +46,8 @@ fn parse_redirect(e: &Sent) -> Redirect {
     }
 }
 
-/// The redirect and the forwarded frame, in whichever order they left.
+/// The redirect and the forwarded frame; the seed's `ip6_forward` sends the
+/// packet first and the redirect about it after.
 fn redirect_and_forwarded(w: &mut World) -> (Sent, (u16, Vec<u8>)) {
     let mut tx = w.take_tx();
     assert_eq!(tx.len(), 2, "{tx:?}");
@@ -54,6 +55,7 @@ fn redirect_and_forwarded(w: &mut World) -> (Sent, (u16, Vec<u8>)) {
         .iter()
         .position(|(_, f)| f.data.len() > 54 && f.data[54] == 137 && f.data[20] == 58)
         .expect("a redirect");
+    assert_eq!(i, 1, "the forwarded packet leaves before the redirect");
     let (p, f) = tx.remove(i);
     (parse_icmp(p, &f), (tx[0].0, tx[0].1.data.clone()))
 }

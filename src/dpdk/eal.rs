@@ -93,9 +93,27 @@ impl Eal {
         }
     }
 
-    /// The number of ethdev ports DPDK probed.
-    pub fn port_count(&self) -> u16 {
+    /// The ids of the ethdev ports DPDK probed and nobody else owns
+    /// (`RTE_ETH_FOREACH_DEV`); ids need not be contiguous.
+    pub fn port_ids(&self) -> Vec<u16> {
+        let mut out = Vec::new();
+        let mut p: u64 = 0;
+        loop {
+            // SAFETY: no preconditions once the EAL is initialised; owner 0
+            // is RTE_ETH_DEV_NO_OWNER; past the last port it returns
+            // RTE_MAX_ETHPORTS.
+            let next = unsafe { sys::rte_eth_find_next_owned_by(p as u16, 0) };
+            if next >= u64::from(sys::RTE_MAX_ETHPORTS) {
+                return out;
+            }
+            out.push(next as u16);
+            p = next + 1;
+        }
+    }
+
+    /// Whether the calling thread is the main lcore.
+    pub(super) fn on_main_lcore(&self) -> bool {
         // SAFETY: no preconditions once the EAL is initialised.
-        unsafe { sys::rte_eth_dev_count_avail() }
+        unsafe { sys::rte_lcore_id() == sys::rte_get_main_lcore() }
     }
 }

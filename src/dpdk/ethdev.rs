@@ -108,10 +108,28 @@ impl Port {
         if info.tx_offload_capa & multiseg != 0 {
             eth.txmode.offloads |= multiseg;
         }
+        // Frames longer than an mbuf's data room arrive in chains; drivers
+        // that can must be asked to (drivers that cannot reject the MTU, or,
+        // like net_pcap, chain without being asked).
+        // SAFETY: the pool is valid while `pool` is.
+        let room = unsafe { sys::rte_pktmbuf_data_room_size(pool.as_ptr()) };
+        let frame = conf.mtu as usize + 14 + 4;
+        let scatter = u64::from(sys::RTE_ETH_RX_OFFLOAD_SCATTER);
+        if frame > usize::from(room).saturating_sub(sys::RTE_PKTMBUF_HEADROOM as usize)
+            && info.rx_offload_capa & scatter != 0
+        {
+            eth.rxmode.offloads |= scatter;
+        }
         // SAFETY: eth is a valid configuration for the call.
         check(what("rte_eth_dev_configure"), unsafe {
             sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &eth)
         })?;
+        // From here on the port is ours to stop and close, on error too.
+        let inner = Arc::new(PortInner {
+            id,
+            _pool: pool.clone(),
+            _eal: eal.guard.clone(),
+        });
         let (mut rxd, mut txd) = (conf.rx_desc, conf.tx_desc);
         // SAFETY: both pointers are to live u16s.
         check(what("rte_eth_dev_adjust_nb_rx_tx_desc"), unsafe {
@@ -149,11 +167,6 @@ impl Port {
         check(what("rte_eth_dev_start"), unsafe {
             sys::rte_eth_dev_start(id)
         })?;
-        let inner = Arc::new(PortInner {
-            id,
-            _pool: pool.clone(),
-            _eal: eal.guard.clone(),
-        });
         let rx = (0..conf.rx_queues)
             .map(|queue| RxQueue {
                 port: inner.clone(),

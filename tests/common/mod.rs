@@ -55,7 +55,12 @@ impl Run {
 
 impl Replay {
     pub fn new(name: &str, input: &Path, config: &Path) -> Replay {
-        let out = scratch(name);
+        Replay::into_dir(input, config, &scratch(name))
+    }
+
+    /// A replay writing its outputs to `out`.
+    pub fn into_dir(input: &Path, config: &Path, out: &Path) -> Replay {
+        let out = out.to_owned();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_labelgate"));
         cmd.arg("replay")
             .arg(input)

@@ -8,6 +8,7 @@
 use std::net::Ipv6Addr;
 
 use super::{Fib, RouteId};
+use crate::stats::RouteCacheStat;
 
 const SLOTS: usize = 1024;
 
@@ -23,8 +24,6 @@ struct Slot {
 pub struct RouteCache {
     generation: u64,
     slots: Box<[Slot]>,
-    pub hits: u64,
-    pub misses: u64,
 }
 
 impl Default for RouteCache {
@@ -32,16 +31,21 @@ impl Default for RouteCache {
         RouteCache {
             generation: u64::MAX,
             slots: vec![Slot::default(); SLOTS].into_boxed_slice(),
-            hits: 0,
-            misses: 0,
         }
     }
 }
 
 impl RouteCache {
-    /// Looks `dst` up, through the cache, in the table of `generation`.
+    /// Looks `dst` up, through the cache, in the table of `generation`,
+    /// counting hits and misses.
     #[inline]
-    pub fn lookup(&mut self, fib: &Fib, generation: u64, dst: &Ipv6Addr) -> Option<RouteId> {
+    pub fn lookup(
+        &mut self,
+        fib: &Fib,
+        generation: u64,
+        dst: &Ipv6Addr,
+        stats: &RouteCacheStat,
+    ) -> Option<RouteId> {
         if generation != self.generation {
             self.slots.fill(Slot::default());
             self.generation = generation;
@@ -49,10 +53,10 @@ impl RouteCache {
         let key = dst.to_bits();
         let slot = &mut self.slots[index(key)];
         if slot.route != 0 && slot.dst == key {
-            self.hits += 1;
+            stats.rtcache_hits.inc();
             return Some(slot.route - 1);
         }
-        self.misses += 1;
+        stats.rtcache_misses.inc();
         let id = fib.lookup(dst)?;
         *slot = Slot {
             dst: key,
@@ -88,25 +92,30 @@ mod tests {
     #[test]
     fn hits_after_first_lookup_and_forgets_on_new_generation() {
         let mut c = RouteCache::default();
+        let st = RouteCacheStat::default();
         let a: Ipv6Addr = "2001:db8::1".parse().unwrap();
         let f1 = fib(1);
-        assert_eq!(c.lookup(&f1, 1, &a), Some(0));
-        assert_eq!(c.lookup(&f1, 1, &a), Some(0));
-        assert_eq!((c.hits, c.misses), (1, 1));
+        assert_eq!(c.lookup(&f1, 1, &a, &st), Some(0));
+        assert_eq!(c.lookup(&f1, 1, &a, &st), Some(0));
+        assert_eq!((st.rtcache_hits.get(), st.rtcache_misses.get()), (1, 1));
         // A new generation whose table has no route must not be answered
         // from the old entries.
         let empty = Fib::default();
-        assert_eq!(c.lookup(&empty, 2, &a), None);
-        assert_eq!(c.lookup(&empty, 2, &"2001:db9::1".parse().unwrap()), None);
+        assert_eq!(c.lookup(&empty, 2, &a, &st), None);
+        assert_eq!(
+            c.lookup(&empty, 2, &"2001:db9::1".parse().unwrap(), &st),
+            None
+        );
     }
 
     #[test]
     fn misses_are_not_cached() {
         let mut c = RouteCache::default();
+        let st = RouteCacheStat::default();
         let f = fib(1);
         let a: Ipv6Addr = "2001:db9::1".parse().unwrap();
-        assert_eq!(c.lookup(&f, 1, &a), None);
-        assert_eq!(c.lookup(&f, 1, &a), None);
-        assert_eq!(c.hits, 0);
+        assert_eq!(c.lookup(&f, 1, &a, &st), None);
+        assert_eq!(c.lookup(&f, 1, &a, &st), None);
+        assert_eq!((st.rtcache_hits.get(), st.rtcache_misses.get()), (0, 2));
     }
 }

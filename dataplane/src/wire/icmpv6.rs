@@ -51,7 +51,6 @@ pub mod unreach {
     pub const BEYONDSCOPE: u8 = 2;
     pub const ADDR: u8 = 3;
     pub const NOPORT: u8 = 4;
-    pub const POLICY: u8 = 5;
     pub const REJECT: u8 = 6;
 }
 
@@ -90,11 +89,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Packet { buffer }
     }
 
-    /// Checks for the type, code and checksum; the 4-byte message word is
-    /// only read by accessors that need it, which check for it themselves.
+    /// Checks for the 8-byte header every ICMPv6 message has.
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let p = Self::new_unchecked(buffer);
-        if p.buffer.as_ref().len() < field::DATA.start {
+        if p.buffer.as_ref().len() < HEADER_LEN {
             return Err(Truncated);
         }
         Ok(p)
@@ -113,14 +111,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The word after the checksum: the MTU of Packet Too Big, the pointer
-    /// of Parameter Problem; `None` if the message is too short to have it.
-    pub fn data_word(&self) -> Option<u32> {
-        let b = self.buffer.as_ref();
-        (b.len() >= HEADER_LEN).then(|| be32(b, field::DATA.start))
+    /// of Parameter Problem.
+    pub fn data_word(&self) -> u32 {
+        be32(self.buffer.as_ref(), field::DATA.start)
     }
 
     pub fn payload(&self) -> &[u8] {
-        self.buffer.as_ref().get(field::PAYLOAD).unwrap_or(&[])
+        &self.buffer.as_ref()[field::PAYLOAD]
     }
 
     /// True when the whole message sums to all ones under the pseudo-header.
@@ -140,7 +137,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.buffer.as_mut()[field::CODE] = c;
     }
 
-    /// Sets the message word; the buffer must hold the full 8-byte header.
     pub fn set_data_word(&mut self, v: u32) {
         self.buffer.as_mut()[field::DATA].copy_from_slice(&v.to_be_bytes());
     }
@@ -189,15 +185,15 @@ mod tests {
         assert!(p.verify_checksum(&src, &dst));
         assert!(!p.verify_checksum(&dst, &dst));
         assert_eq!(p.msg_type(), Message::PktTooBig);
-        assert_eq!(p.data_word(), Some(1280));
+        assert_eq!(p.data_word(), 1280);
         assert_eq!(p.payload(), &[0x60, 0, 0, 0]);
     }
 
     #[test]
     fn short_messages() {
-        assert!(Packet::new_checked(&[1u8, 0, 0][..]).is_err());
-        let p = Packet::new_checked(&[1u8, 0, 0, 0][..]).unwrap();
-        assert_eq!(p.data_word(), None);
+        assert!(Packet::new_checked(&[1u8, 0, 0, 0, 0, 0, 0][..]).is_err());
+        let p = Packet::new_checked(&[1u8, 0, 0, 0, 0, 0, 0, 7][..]).unwrap();
+        assert_eq!(p.data_word(), 7);
         assert!(p.payload().is_empty());
     }
 }

@@ -19,7 +19,6 @@ super::enum_with_unknown! {
         Pad1 = 0x00,
         PadN = 0x01,
         RouterAlert = 0x05,
-        Calipso = 0x07,
         Jumbo = 0xc2,
     }
 }
@@ -132,6 +131,6 @@ mod tests {
             UnknownAction::DiscardSendIcmpIfUnicast
         );
         assert_eq!(OptionType::from(0xc2), OptionType::Jumbo);
-        assert_eq!(OptionType::from(0x07), OptionType::Calipso);
+        assert_eq!(OptionType::from(0x07), OptionType::Unknown(0x07));
     }
 }

@@ -179,7 +179,6 @@ pub fn snapshot() -> Snapshot {
     ifnets.push(lo);
     let mut s = Snapshot {
         ifnets,
-        loopback: LO,
         fib: Fib::new(routes()),
         neighbors: neighbors(),
         settings: Settings::default(),
