@@ -220,9 +220,10 @@ fn run_stops_on_sigterm() {
     while frames_or_zero(&out[1]) < want as usize && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
+    // The shell's own kill: a minimal system has no kill executable.
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
         .status()
         .unwrap();
     let o = child.wait_with_output().unwrap();
