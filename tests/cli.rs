@@ -190,29 +190,31 @@ fn run_stops_on_sigterm() {
         vdevs.push(format!("net_pcap{p},{rx}tx_pcap={}", o.display()));
     }
     let stats = d.join("stats.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_labelgate"))
-        .arg("run")
-        .arg("--config")
-        .arg(&conf)
-        .arg("--stats-json")
-        .arg(&stats)
-        .arg("--")
-        .args([
-            "--no-huge",
-            "--no-pci",
-            "--no-shconf",
-            "--no-telemetry",
-            "-l",
-            "0-1",
-            "-m",
-            "256",
-            "--log-level=warning",
-        ])
-        .args(&vdevs)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_labelgate"))
+            .arg("run")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--stats-json")
+            .arg(&stats)
+            .arg("--")
+            .args([
+                "--no-huge",
+                "--no-pci",
+                "--no-shconf",
+                "--no-telemetry",
+                "-l",
+                "0-1",
+                "-m",
+                "256",
+                "--log-level=warning",
+            ])
+            .args(&vdevs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     let want = frames(&input).len() as u64;
     let deadline = Instant::now() + Duration::from_secs(30);
     // The port's output file is flushed every burst; wait until it holds
@@ -226,7 +228,7 @@ fn run_stops_on_sigterm() {
         .arg(format!("kill -TERM {}", child.id()))
         .status()
         .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = child.wait_with_output();
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -244,6 +246,30 @@ fn run_stops_on_sigterm() {
         frames(&out[1]),
         frames(&fixtures().join("forward/expect.port1.pcap"))
     );
+}
+
+/// A child process killed if the test ends before it does, so that a
+/// failing test never leaves a router busy-polling a core.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl KillOnDrop {
+    fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    fn wait_with_output(mut self) -> std::process::Output {
+        let child = self.0.take().expect("running");
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// Complete frames in a capture still being written.

@@ -5,11 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// Debian's Python, the one python3-scapy installs into.
 pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Longer than any replay in the suite takes, by far.
+pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Replays run one at a time: each busy-polls a core, and the machines
 /// running the suite have two.
@@ -85,16 +89,39 @@ impl Replay {
         self
     }
 
+    /// Runs the replay; one that has not finished within [`DEADLINE`] is
+    /// killed and fails the test, rather than hold the suite up.
     pub fn run(&mut self) -> Run {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-        let o = self.cmd.output().expect("run labelgate");
+        let (out_log, err_log) = (self.out.join("stdout.log"), self.out.join("stderr.log"));
+        let mut child = self
+            .cmd
+            .stdout(std::fs::File::create(&out_log).unwrap())
+            .stderr(std::fs::File::create(&err_log).unwrap())
+            .spawn()
+            .expect("run labelgate");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "labelgate replay did not finish within {DEADLINE:?}: {:?}",
+                    self.cmd
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         let stats = std::fs::read_to_string(self.out.join("stats.json"))
             .map(|s| serde_json::from_str(&s).expect("stats JSON parses"))
             .unwrap_or(Value::Null);
         Run {
-            status: o.status,
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            status,
+            stdout: std::fs::read_to_string(out_log).unwrap_or_default(),
+            stderr: std::fs::read_to_string(err_log).unwrap_or_default(),
             out: self.out.clone(),
             stats,
         }
