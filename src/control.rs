@@ -29,6 +29,11 @@ impl Control {
         }
     }
 
+    /// Interface names by index.
+    pub fn ifnames(&self) -> &[String] {
+        &self.ifnames
+    }
+
     fn ifname(&self, i: u16) -> &str {
         self.ifnames.get(usize::from(i)).map_or("?", String::as_str)
     }

@@ -13,7 +13,7 @@ use dataplane::nd6;
 use dataplane::stats::{StatsValues, WorkerStats};
 
 use crate::control::Control;
-use crate::dpdk::{BURST, Eal, Lcore, Mempool, Port, PortConfig, RxQueue, TxQueue};
+use crate::dpdk::{BURST, Eal, Lcore, Mempool, Port, PortConfig, RxQueue, TxQueue, frame_len};
 use crate::worker::{self, PUNT_QUEUE, Upcalls, Worker};
 
 /// Why labelgate stopped early: the user's input (exit status 2), the
@@ -82,7 +82,6 @@ pub struct Router {
     stats: Vec<Arc<WorkerStats>>,
     ports: Vec<Port>,
     tables: Tables,
-    ifnames: Vec<String>,
     pub control: Control,
     pool: Arc<Mempool>,
     _eal: Eal,
@@ -175,7 +174,7 @@ impl Router {
         let max_rxq = usize::from(*rxq.iter().max().unwrap_or(&1)).max(1);
         let largest_mtu = snapshot.ifnets[..usize::from(nports)]
             .iter()
-            .map(|i| i.mtu as usize + 18)
+            .map(|i| frame_len(i.mtu))
             .max()
             .unwrap_or(0);
         let n = pool_size(
@@ -268,8 +267,7 @@ impl Router {
             stats,
             ports,
             tables,
-            control: Control::new(ifnames.clone()),
-            ifnames,
+            control: Control::new(ifnames),
             pool,
             _eal: eal,
         })
@@ -336,7 +334,7 @@ impl Router {
             stats,
             hw,
             local: self.control.local.clone(),
-            ifnames: self.ifnames.clone(),
+            ifnames: self.control.ifnames().to_vec(),
             filters,
             mbufs_in_use,
             failed_workers,

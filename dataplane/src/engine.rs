@@ -149,10 +149,7 @@ impl<P: PacketBuf> Engine<P> {
 /// seed's `senderr` counts it.
 fn count_lost<P>(st: &WorkerStats, out: IfIndex, h: &Held<P>) {
     st.icmp6.icp6s_dropped.inc();
-    st.ip6.ip6s_cantforward.inc();
-    if let Some(ifs) = st.ifs.get(usize::from(out)) {
-        ifs.ifs6_out_discard.inc();
-    }
+    forward::count_unsent(st, out);
     if h.received {
         st.fates.held.sub(1);
         st.fates.drop_unresolved.inc();
@@ -254,10 +251,7 @@ impl<P: PacketBuf> Core<P> {
             } => {
                 if !self.hold.can_hold(out, &next_hop) {
                     // nd6_resolve_slow cannot make an entry: ENOBUFS.
-                    if let Some(ifs) = st.ifs.get(usize::from(out)) {
-                        ifs.ifs6_out_discard.inc();
-                    }
-                    st.ip6.ip6s_cantforward.inc();
+                    forward::count_unsent(st, out);
                     st.fates.drop_unresolved.inc();
                     return None;
                 }

@@ -112,6 +112,16 @@ pub fn ether_rewrite<P: PacketBuf>(pkt: &mut P, dst: EthernetAddress, outif: &If
     }
 }
 
+/// The counters of a failed `nd6_output` (the seed's error branch before
+/// `senderr`).
+#[inline]
+pub fn count_unsent(st: &WorkerStats, out: IfIndex) {
+    if let Some(ifs) = st.ifs.get(usize::from(out)) {
+        ifs.ifs6_out_discard.inc();
+    }
+    st.ip6.ip6s_cantforward.inc();
+}
+
 /// The counters of a successful `nd6_output`.
 #[inline]
 pub fn count_forwarded(st: &WorkerStats, out: IfIndex, redirect: bool) {
@@ -261,8 +271,7 @@ pub fn ip6_forward<P: PacketBuf>(
         None => {
             // nd6_resolve_slow cannot make an entry for an address that is
             // not on the link: ENOBUFS, dropped without an error.
-            st.ifs[usize::from(rt.ifindex)].ifs6_out_discard.inc();
-            st.ip6.ip6s_cantforward.inc();
+            count_unsent(st, rt.ifindex);
             Forward::Drop(Reason::Unresolved)
         }
     }

@@ -12,6 +12,12 @@ use dataplane::wire::ethernet::Address as EthernetAddress;
 use super::eal::EalGuard;
 use super::{BURST, DpdkError, Eal, Mbuf, Mempool, check, sys};
 
+/// The longest Ethernet frame carrying an IPv6 packet of `mtu` bytes:
+/// header and frame check sequence added.
+pub fn frame_len(mtu: u32) -> usize {
+    mtu as usize + 14 + 4
+}
+
 /// How to set a port up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortConfig {
@@ -113,7 +119,7 @@ impl Port {
         // like net_pcap, chain without being asked).
         // SAFETY: the pool is valid while `pool` is.
         let room = unsafe { sys::rte_pktmbuf_data_room_size(pool.as_ptr()) };
-        let frame = conf.mtu as usize + 14 + 4;
+        let frame = frame_len(conf.mtu);
         let scatter = u64::from(sys::RTE_ETH_RX_OFFLOAD_SCATTER);
         if frame > usize::from(room).saturating_sub(sys::RTE_PKTMBUF_HEADROOM as usize)
             && info.rx_offload_capa & scatter != 0

@@ -17,7 +17,7 @@ use std::ffi::CStr;
 use std::fmt;
 
 pub use eal::Eal;
-pub use ethdev::{Port, PortConfig, RxQueue, TxQueue};
+pub use ethdev::{Port, PortConfig, RxQueue, TxQueue, frame_len};
 pub use lcore::Lcore;
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
