@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checks every ICMPv6 message in captures with scapy, independently of
 labelgate: the IPv6 payload length matches the bytes, the checksum is right,
 an error fits the minimum MTU and quotes an IPv6 packet, a redirect comes

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds labelgate's end-to-end fixtures with scapy.
 
 Every fixture is a directory holding the router's configuration, the
@@ -335,7 +335,8 @@ def cantforward():
     )
 
 
-ZONES = "link set port0 zone site 1\nlink set port1 zone site 2\nroute add fec0::/10 dev port1\nneigh add fec0::5 lladdr 02:00:00:00:fe:05 dev port1\n"
+SITE_ROUTE = "route add fec0::/10 dev port1\nneigh add fec0::5 lladdr 02:00:00:00:fe:05 dev port1\n"
+ZONES = "link set port0 zone site 1\nlink set port1 zone site 2\n" + SITE_ROUTE
 
 
 @fixture
@@ -363,7 +364,7 @@ def scope_shared_zone():
     ll = to_router(0, udp(HOST_LL, FAR))
     site = to_router(0, udp(HOST, "fec0::5"))
     return dict(
-        config=BASE + ZONES + "link set port0 zone 9 zone site 3\nlink set port1 zone 9 zone site 3\n",
+        config=BASE + SITE_ROUTE + "link set port0 zone 9 zone site 3\nlink set port1 zone 9 zone site 3\n",
         inputs={0: [ll, site]},
         expect={0: [], 1: [forwarded(ll, 1, GW1_MAC), forwarded(site, 1, "02:00:00:00:fe:05")], 2: []},
         counters={"fates": {"forwarded": 2}, "ip6stat": {"ip6s_badscope": 0}},

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes a large capture for throughput runs: N UDP-in-IPv6 frames spread
 over F flows, addressed to port0 of perf/router.conf. Plain struct packing,
 not scapy, so a million packets take seconds.

@@ -15,6 +15,16 @@ use pcap_file::{DataLink, TsResolution};
 /// (`max_snaplen_for_dlt`), and so net_pcap stops there.
 const LIBPCAP_MAX_CAPLEN: usize = 262_144;
 
+/// DPDK 22.11's net_pcap keeps a received frame's length in 16 bits
+/// (`eth_pcap_rx_jumbo`), so a longer record would reach the router with a
+/// length that disagrees with its bytes. No IPv6 packet without a jumbo
+/// payload option is longer than 65,535 + 40 bytes anyway.
+pub const NET_PCAP_MAX_FRAME: usize = 65_535;
+
+/// The classic pcap versions libpcap reads (`pcap_check_header`).
+const PCAP_VERSION_MAJOR: u16 = 2;
+const PCAP_VERSION_MINOR: u16 = 4;
+
 /// What a capture holds, as net_pcap (through libpcap) will read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
@@ -23,18 +33,46 @@ pub struct Capture {
     pub packets: u64,
     /// Why reading stopped before the end of the file, if it did.
     pub damaged: Option<String>,
-    /// The longest record.
+    /// The longest record, as replayed (after any cut).
     pub max_len: usize,
-    /// A classic pcap read to its end: libpcap will deliver exactly the
-    /// records counted. Anything else is replayed from a rewritten copy of
-    /// those records, so that what is replayed never depends on how two
-    /// readers treat damage.
+    /// Records longer than the capture's snapshot length, cut to it as
+    /// libpcap cuts them on reading.
+    pub cut_to_snaplen: u64,
+    /// Records longer than net_pcap can carry, cut to
+    /// [`NET_PCAP_MAX_FRAME`].
+    pub cut_to_net_pcap: u64,
+    /// A classic pcap read to its end with no record cut: libpcap will
+    /// deliver exactly the records counted. Anything else is replayed from a
+    /// rewritten copy of those records, cut as counted, so that what is
+    /// replayed never depends on how two readers treat damage or length,
+    /// and one worker replays what several do.
     pub clean: bool,
+}
+
+impl Capture {
+    /// What the replay changes of the capture, for a warning.
+    pub fn cuts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.cut_to_snaplen > 0 {
+            out.push(format!(
+                "{} records are longer than the capture's snapshot length and are cut to it, as libpcap reads them",
+                self.cut_to_snaplen
+            ));
+        }
+        if self.cut_to_net_pcap > 0 {
+            out.push(format!(
+                "{} records are longer than the {NET_PCAP_MAX_FRAME} bytes net_pcap can carry and are cut to that",
+                self.cut_to_net_pcap
+            ));
+        }
+        out
+    }
 }
 
 /// The records of a capture, whichever of the two formats it is in.
 enum Records {
-    Pcap(PcapReader<BufReader<File>>),
+    /// A classic pcap and its effective snapshot length.
+    Pcap(PcapReader<BufReader<File>>, usize),
     PcapNg(PcapNgReader<BufReader<File>>),
 }
 
@@ -43,6 +81,14 @@ struct Record {
     ts: Duration,
     orig_len: u32,
     data: Vec<u8>,
+}
+
+/// How a record was cut to what net_pcap will deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    None,
+    Snaplen,
+    NetPcap,
 }
 
 fn open(path: &Path) -> Result<Records, String> {
@@ -59,33 +105,67 @@ fn open(path: &Path) -> Result<Records, String> {
         [0x0a, 0x0d, 0x0d, 0x0a] => Ok(Records::PcapNg(PcapNgReader::new(r).map_err(bad)?)),
         _ => {
             let p = PcapReader::new(r).map_err(bad)?;
-            if p.header().datalink != DataLink::ETHERNET {
+            let h = p.header();
+            if h.version_major != PCAP_VERSION_MAJOR || h.version_minor > PCAP_VERSION_MINOR {
+                return Err(format!(
+                    "{}: pcap version {}.{}, which libpcap does not read (it reads {PCAP_VERSION_MAJOR}.0 to {PCAP_VERSION_MAJOR}.{PCAP_VERSION_MINOR})",
+                    path.display(),
+                    h.version_major,
+                    h.version_minor
+                ));
+            }
+            if h.datalink != DataLink::ETHERNET {
                 return Err(format!(
                     "{}: link type {:?}, not Ethernet; labelgate replays Ethernet captures",
                     path.display(),
-                    p.header().datalink
+                    h.datalink
                 ));
             }
-            Ok(Records::Pcap(p))
+            // libpcap takes a zero or oversized snapshot length as its
+            // maximum for the link type.
+            let snaplen = match h.snaplen as usize {
+                0 => LIBPCAP_MAX_CAPLEN,
+                n => n.min(LIBPCAP_MAX_CAPLEN),
+            };
+            Ok(Records::Pcap(p, snaplen))
         }
     }
 }
 
 impl Records {
-    /// The next record; `Err` describes damage that stops reading.
-    fn next(&mut self) -> Option<Result<Record, String>> {
+    /// The next record as net_pcap will deliver it, and how it was cut;
+    /// `Err` describes damage that stops reading.
+    fn next(&mut self) -> Option<Result<(Record, Cut), String>> {
+        let snaplen = match self {
+            Records::Pcap(_, s) => *s,
+            Records::PcapNg(_) => LIBPCAP_MAX_CAPLEN,
+        };
+        Some(self.next_raw()?.map(|mut r| {
+            let cut = if r.data.len() > snaplen {
+                r.data.truncate(snaplen);
+                Cut::Snaplen
+            } else {
+                Cut::None
+            };
+            if r.data.len() > NET_PCAP_MAX_FRAME {
+                r.data.truncate(NET_PCAP_MAX_FRAME);
+                return (r, Cut::NetPcap);
+            }
+            (r, cut)
+        }))
+    }
+
+    /// The next record as the file holds it.
+    fn next_raw(&mut self) -> Option<Result<Record, String>> {
         match self {
-            Records::Pcap(r) => {
+            Records::Pcap(r, _) => {
                 let nano = r.header().ts_resolution == TsResolution::NanoSecond;
                 let raw = match r.next_raw_packet()? {
                     Ok(raw) => raw,
                     Err(e) => return Some(Err(damage(e))),
                 };
                 if raw.incl_len as usize > LIBPCAP_MAX_CAPLEN {
-                    return Some(Err(format!(
-                        "a record claims {} bytes, more than libpcap reads",
-                        raw.incl_len
-                    )));
+                    return Some(Err(too_long(raw.incl_len as usize)));
                 }
                 let frac = if nano {
                     raw.ts_frac
@@ -101,6 +181,12 @@ impl Records {
             }
             Records::PcapNg(r) => loop {
                 match r.next_block()? {
+                    Ok(Block::EnhancedPacket(p)) if p.data.len() > LIBPCAP_MAX_CAPLEN => {
+                        return Some(Err(too_long(p.data.len())));
+                    }
+                    Ok(Block::SimplePacket(p)) if p.data.len() > LIBPCAP_MAX_CAPLEN => {
+                        return Some(Err(too_long(p.data.len())));
+                    }
                     Ok(Block::EnhancedPacket(p)) => {
                         return Some(Ok(Record {
                             ts: p.timestamp,
@@ -129,6 +215,11 @@ impl Records {
     }
 }
 
+/// A record libpcap refuses, and stops reading at.
+fn too_long(len: usize) -> String {
+    format!("a record claims {len} bytes, more than libpcap reads ({LIBPCAP_MAX_CAPLEN})")
+}
+
 fn damage(e: pcap_file::PcapError) -> String {
     match e {
         pcap_file::PcapError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -144,13 +235,19 @@ const NOT_ETHERNET: &str = "not Ethernet";
 /// deliver from it.
 pub fn inspect(path: &Path) -> Result<Capture, String> {
     let mut records = open(path)?;
-    let classic = matches!(records, Records::Pcap(_));
+    let classic = matches!(records, Records::Pcap(..));
     let (mut packets, mut max_len, mut damaged) = (0, 0, None);
+    let (mut cut_to_snaplen, mut cut_to_net_pcap) = (0, 0);
     while let Some(r) = records.next() {
         match r {
-            Ok(r) => {
+            Ok((r, cut)) => {
                 packets += 1;
                 max_len = max_len.max(r.data.len());
+                match cut {
+                    Cut::None => {}
+                    Cut::Snaplen => cut_to_snaplen += 1,
+                    Cut::NetPcap => cut_to_net_pcap += 1,
+                }
             }
             Err(e) if packets == 0 && e.starts_with(NOT_ETHERNET) => {
                 return Err(format!(
@@ -167,9 +264,11 @@ pub fn inspect(path: &Path) -> Result<Capture, String> {
     Ok(Capture {
         path: path.to_owned(),
         packets,
-        clean: classic && damaged.is_none(),
+        clean: classic && damaged.is_none() && cut_to_snaplen + cut_to_net_pcap == 0,
         damaged,
         max_len,
+        cut_to_snaplen,
+        cut_to_net_pcap,
     })
 }
 
@@ -218,7 +317,7 @@ pub fn split(input: &Path, queues: usize, dir: &Path, stem: &str) -> Result<Vec<
         .map(|p| writer(p))
         .collect::<Result<Vec<_>, _>>()?;
     let mut records = open(input)?;
-    while let Some(Ok(r)) = records.next() {
+    while let Some(Ok((r, _))) = records.next() {
         let q = rss_queue(&r.data, queues);
         write(&mut writers[q], &r, &paths[q])?;
     }
@@ -239,7 +338,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<u64, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut heads: Vec<Option<Record>> = readers
         .iter_mut()
-        .map(|r| r.next().and_then(Result::ok))
+        .map(|r| r.next().and_then(Result::ok).map(|(r, _)| r))
         .collect();
     let mut w = writer(out)?;
     let mut n = 0;
@@ -250,7 +349,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<u64, String> {
         let r = heads[i].take().expect("chosen among the present");
         write(&mut w, &r, out)?;
         n += 1;
-        heads[i] = readers[i].next().and_then(Result::ok);
+        heads[i] = readers[i].next().and_then(Result::ok).map(|(r, _)| r);
     }
     use std::io::Write;
     w.into_writer()
@@ -304,7 +403,7 @@ mod tests {
         for p in &parts {
             let mut r = open(p).unwrap();
             let mut last = None;
-            while let Some(Ok(rec)) = r.next() {
+            while let Some(Ok((rec, _))) = r.next() {
                 let q = rss_queue(&rec.data, 3);
                 assert_eq!(parts[q], *p, "a flow is on the queue its hash says");
                 assert!(
@@ -318,7 +417,7 @@ mod tests {
         assert_eq!(merge(&parts, &out).unwrap(), 64);
         let mut r = open(&out).unwrap();
         let mut i = 0;
-        while let Some(Ok(rec)) = r.next() {
+        while let Some(Ok((rec, _))) = r.next() {
             assert_eq!(rec.ts, Duration::from_micros(i));
             assert_eq!(rec.data, frames[i as usize].1);
             i += 1;

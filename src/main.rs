@@ -16,6 +16,8 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand};
 
+use controlplane::report::{count, rate};
+
 use crate::router::{Fail, Finished};
 
 #[derive(Parser)]
@@ -62,13 +64,13 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
         /// EAL arguments, as one string (or give them after `--`).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_name = "ARGS")]
         eal: Option<String>,
         /// Write the counters as JSON to this file at exit.
         #[arg(long)]
         stats_json: Option<PathBuf>,
-        /// Print a line of counters every this many seconds.
-        #[arg(long, value_name = "SECS")]
+        /// Print a line of counters every this many seconds (1 or more).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
         stats_interval: Option<u64>,
         /// EAL arguments.
         #[arg(last = true)]
@@ -86,22 +88,67 @@ pub fn signals() -> Result<Arc<AtomicBool>, Fail> {
     Ok(flag)
 }
 
+/// Where `--stats-json` goes, checked before anything starts: a path that
+/// cannot be written is the user's to fix (exit 2), not a surprise at exit.
+/// A file this run created and never wrote is removed again.
+struct StatsFile {
+    path: PathBuf,
+    created: bool,
+    written: bool,
+}
+
+impl StatsFile {
+    fn check(path: Option<PathBuf>) -> Result<Option<StatsFile>, Fail> {
+        let Some(path) = path else { return Ok(None) };
+        let created = !path.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| {
+                Fail::Usage(format!(
+                    "--stats-json {}: cannot write there: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(Some(StatsFile {
+            path,
+            created,
+            written: false,
+        }))
+    }
+
+    fn write(&mut self, j: &serde_json::Value) -> Result<(), Fail> {
+        let text = serde_json::to_string_pretty(j).expect("counters serialise");
+        std::fs::write(&self.path, text + "\n")
+            .map_err(|e| Fail::Runtime(format!("{}: {e}", self.path.display())))?;
+        self.written = true;
+        Ok(())
+    }
+}
+
+impl Drop for StatsFile {
+    fn drop(&mut self) {
+        if self.created && !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Writes the JSON, and says whether all was well.
 fn finish(
     f: &Finished,
-    stats_json: Option<&PathBuf>,
+    stats_json: Option<&mut StatsFile>,
     extra: serde_json::Value,
 ) -> Result<(), Fail> {
     let report = f.report();
-    if let Some(path) = stats_json {
+    if let Some(file) = stats_json {
         let mut j = report.json();
         j["mbufs_in_use_at_exit"] = f.mbufs_in_use.into();
         if let (Some(o), serde_json::Value::Object(e)) = (j.as_object_mut(), extra) {
             o.extend(e);
         }
-        let text = serde_json::to_string_pretty(&j).expect("counters serialise");
-        std::fs::write(path, text + "\n")
-            .map_err(|e| Fail::Runtime(format!("{}: {e}", path.display())))?;
+        file.write(&j)?;
     }
     if f.mbufs_in_use != 0 {
         return Err(Fail::Runtime(format!(
@@ -111,8 +158,8 @@ fn finish(
     }
     if f.failed_workers != 0 {
         return Err(Fail::Runtime(format!(
-            "{} workers failed",
-            f.failed_workers
+            "{} failed",
+            count(f.failed_workers, "worker")
         )));
     }
     if !f.stats.conserved() {
@@ -134,6 +181,7 @@ fn main_() -> Result<(), Fail> {
             stats_json,
             verbose,
         } => {
+            let mut stats_json = StatsFile::check(stats_json)?;
             let args = replay::Args {
                 input,
                 config,
@@ -150,8 +198,10 @@ fn main_() -> Result<(), Fail> {
                 println!("wrote {:>10} packets to {}", n, path.display());
             }
             println!(
-                "replayed {received} packets in {secs:.3} s ({:.3} Mpps)",
-                received as f64 / secs.max(1e-9) / 1e6
+                "replayed {} with {} in {secs:.3} s ({})",
+                count(received as usize, "packet"),
+                count(workers, "worker"),
+                rate(received, secs)
             );
             let extra = serde_json::json!({
                 "replay": {
@@ -159,7 +209,7 @@ fn main_() -> Result<(), Fail> {
                     "outputs": o.outputs.iter().map(|(p, n)| (p.display().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
                 }
             });
-            finish(&o.finished, stats_json.as_ref(), extra)
+            finish(&o.finished, stats_json.as_mut(), extra)
         }
         Cmd::Run {
             config,
@@ -168,6 +218,7 @@ fn main_() -> Result<(), Fail> {
             stats_interval,
             eal_args,
         } => {
+            let mut stats_json = StatsFile::check(stats_json)?;
             let f = run::run(&run::Args {
                 config,
                 eal,
@@ -175,7 +226,7 @@ fn main_() -> Result<(), Fail> {
                 stats_interval,
             })?;
             print!("{}", f.report().summary());
-            finish(&f, stats_json.as_ref(), serde_json::json!({}))
+            finish(&f, stats_json.as_mut(), serde_json::json!({}))
         }
     }
 }

@@ -10,11 +10,18 @@ use controlplane::Config;
 use controlplane::config::parse_port;
 
 use crate::capture::{self, Capture};
-use crate::dpdk::Eal;
-use crate::router::{Fail, Finished, MBUF_FOOTPRINT, Router, pool_size, queue_per_worker};
+use crate::router::{
+    Demand, Fail, Finished, Router, eal_memory_mb, pool_spec, queue_per_worker, rx_queues,
+    start_eal,
+};
 
 /// net_pcap's limit on queues per port.
 pub const MAX_WORKERS: usize = 16;
+
+/// Descriptors per queue: net_pcap holds no mbufs in its rings (it
+/// allocates them as a burst is read and frees them as it is written), so
+/// replay asks for few, and the pool counts them as if they were full.
+const REPLAY_DESC: u16 = 64;
 
 /// How long replay waits with nothing moving before it decides the
 /// capture driver delivered less than the capture held.
@@ -53,14 +60,22 @@ fn devarg_path(p: &Path) -> Result<String, Fail> {
     Ok(s.to_string())
 }
 
-/// The inputs by port: the main capture on port0, `--rx portK=FILE` others.
-fn inputs(a: &Args) -> Result<BTreeMap<u16, Capture>, Fail> {
+/// The inputs by port: the main capture on port0, `--rx portK=FILE` others,
+/// each on a port the configuration declares.
+fn inputs(a: &Args, config: &Config) -> Result<BTreeMap<u16, Capture>, Fail> {
     let mut specs = vec![(0u16, a.input.clone())];
     for spec in &a.rx {
         let (port, file) = spec
             .split_once('=')
             .ok_or_else(|| usage(format!("--rx {spec}: expected portK=FILE")))?;
         let n = parse_port(port).map_err(|e| usage(format!("--rx {spec}: {e}")))?;
+        if n >= config.ports {
+            return Err(usage(format!(
+                "--rx {spec}: {} declares port0..port{}, not {port}",
+                config.file.display(),
+                config.ports - 1
+            )));
+        }
         specs.push((n, PathBuf::from(file)));
     }
     let mut out = BTreeMap::new();
@@ -71,6 +86,9 @@ fn inputs(a: &Args) -> Result<BTreeMap<u16, Capture>, Fail> {
                 "labelgate: {}: {d}; replaying the packets before it",
                 path.display()
             );
+        }
+        for cut in c.cuts() {
+            eprintln!("labelgate: {}: {cut}", path.display());
         }
         if out.insert(port, c).is_some() {
             return Err(usage(format!("port{port} is given two inputs")));
@@ -108,7 +126,7 @@ fn check_not_overwritten(
 /// EAL arguments for net_pcap ports: no hugepages, no PCI, no shared
 /// config (so several replays can run at once), and lcores spread over
 /// the CPUs this process may use.
-fn eal_args(ports: &[String], workers: usize, mbufs: usize, verbose: bool) -> Vec<String> {
+fn eal_args(ports: &[String], workers: usize, mem_mb: usize, verbose: bool) -> Vec<String> {
     let cpus: Vec<usize> = core_affinity::get_core_ids()
         .map(|ids| ids.into_iter().map(|c| c.id).collect())
         .filter(|v: &Vec<usize>| !v.is_empty())
@@ -116,7 +134,6 @@ fn eal_args(ports: &[String], workers: usize, mbufs: usize, verbose: bool) -> Ve
     let lcores: Vec<String> = (0..=workers)
         .map(|l| format!("{l}@{}", cpus[l % cpus.len()]))
         .collect();
-    let mem_mb = 64 + mbufs * MBUF_FOOTPRINT * 5 / 4 / (1 << 20);
     let mut args: Vec<String> = [
         "labelgate",
         "--no-huge",
@@ -154,8 +171,8 @@ pub fn replay(a: &Args) -> Result<Outcome, Fail> {
     if !config.workers.is_empty() {
         eprintln!("labelgate: `worker` statements apply to `run`; replay uses --workers");
     }
-    let inputs = inputs(a)?;
-    let nports = config.ports.max(inputs.keys().max().map_or(1, |p| p + 1));
+    let inputs = inputs(a, &config)?;
+    let nports = config.ports;
     std::fs::create_dir_all(&a.out).map_err(|e| usage(format!("{}: {e}", a.out.display())))?;
     check_not_overwritten(&inputs, &a.out, nports)?;
     let scratch = a
@@ -209,13 +226,21 @@ fn run_replay(
         tx_parts.push(parts);
     }
     let expected: u64 = inputs.values().map(|c| c.packets).sum();
-    let max_frame = inputs.values().map(|c| c.max_len).max().unwrap_or(0);
-    let mbufs = pool_size(&config, usize::from(nports), w, w, max_frame) as usize;
-    let eal = Eal::init(&eal_args(&vdevs, w, mbufs, a.verbose))?;
+    let demand = Demand {
+        rx_desc: REPLAY_DESC,
+        tx_desc: REPLAY_DESC,
+        max_frame: inputs.values().map(|c| c.max_len).max().unwrap_or(0),
+        packets: Some(expected),
+    };
+    // The same sizing Router::start applies, made before DPDK starts so
+    // that the EAL gets the memory the pool will take.
+    let planned = queue_per_worker(&(1..=w as u32).collect::<Vec<_>>(), nports);
+    let spec = pool_spec(&config, &rx_queues(&planned, nports), w, &demand);
+    let eal = start_eal(&eal_args(&vdevs, w, eal_memory_mb(&spec), a.verbose))?;
     let lcores: Vec<u32> = eal.worker_lcores().into_iter().take(w).collect();
     let workers = queue_per_worker(&lcores, nports);
     let started = Instant::now();
-    let mut router = Router::start(eal, config, &workers, max_frame)?;
+    let mut router = Router::start(eal, config, &workers, &demand)?;
     for (i, port) in router.ports().iter().enumerate() {
         if port.name() != format!("net_pcap{i}") {
             return Err(Fail::Runtime(format!(

@@ -13,7 +13,9 @@ use dataplane::nd6;
 use dataplane::stats::{StatsValues, WorkerStats};
 
 use crate::control::Control;
-use crate::dpdk::{BURST, Eal, Lcore, Mempool, Port, PortConfig, RxQueue, TxQueue, frame_len};
+use crate::dpdk::{
+    BURST, Eal, HEADROOM, Lcore, Mempool, PoolSpec, Port, PortConfig, RxQueue, TxQueue,
+};
 use crate::worker::{self, PUNT_QUEUE, Upcalls, Worker};
 
 /// Why labelgate stopped early: the user's input (exit status 2), the
@@ -31,16 +33,45 @@ impl From<crate::dpdk::DpdkError> for Fail {
     }
 }
 
+/// Starts DPDK with `args` (the first is the program name), telling the
+/// user's mistakes (exit 2) from the system's (exit 1).
+pub fn start_eal(args: &[String]) -> Result<Eal, Fail> {
+    const EINVAL: i32 = 22;
+    const ENODEV: i32 = 19;
+    const EACCES: i32 = 13;
+    Eal::init(args).map_err(|e| match e.errno {
+        EINVAL | ENODEV => Fail::Usage(format!(
+            "DPDK refused the EAL arguments ({e}; DPDK's own message is above): {}",
+            args[1..].join(" ")
+        )),
+        EACCES if !args.iter().any(|a| a == "--no-huge") && hugepages_reserved() == 0 => {
+            Fail::Runtime(format!(
+                "{e}: no hugepages are reserved on this machine; reserve some (echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) or run without them (--no-huge -m MB)"
+            ))
+        }
+        _ => e.into(),
+    })
+}
+
+/// Hugepages the kernel has reserved, of every size.
+fn hugepages_reserved() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/sys/kernel/mm/hugepages") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|d| std::fs::read_to_string(d.path().join("nr_hugepages")).ok())
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .sum()
+}
+
 /// Descriptor ring sizes, as l3fwd's defaults.
 pub const RX_DESC: u16 = 1024;
 pub const TX_DESC: u16 = 1024;
 
 /// An mbuf's data room past its headroom: a frame longer than this arrives
-/// in a chain of mbufs.
+/// in a chain of mbufs, so a jumbo MTU costs more mbufs per packet rather
+/// than a larger buffer for every packet.
 pub const MBUF_DATA: usize = 2048;
-
-/// Bytes one mbuf of the pool takes, for sizing EAL memory.
-pub const MBUF_FOOTPRINT: usize = MBUF_DATA + 128 + 128 + 64;
 
 const POOL_CACHE: u32 = 256;
 
@@ -57,17 +88,66 @@ pub fn queue_per_worker(lcores: &[u32], ports: u16) -> Vec<WorkerConf> {
         .collect()
 }
 
-/// Enough mbufs that receiving never fails for want of one: the
-/// descriptor rings, every worker's bursts and hold queues, the punt queue
-/// and the per-lcore caches, each packet in as many mbufs as the largest
-/// frame needs, with a quarter to spare.
-pub fn pool_size(cfg: &Config, ports: usize, rxq: usize, workers: usize, max_frame: usize) -> u32 {
-    let segs = max_frame.div_ceil(MBUF_DATA).max(1);
-    let rings = ports * (rxq * usize::from(RX_DESC) + workers * usize::from(TX_DESC));
+/// What the router will ask of its mbuf pool, known before DPDK starts so
+/// that replay can give the EAL exactly the memory the pool takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demand {
+    /// Descriptors per receive and per transmit queue.
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    /// The longest frame a packet in flight can be: the longest a port
+    /// receives (its MTU's frame on a NIC, the longest record in a replay).
+    pub max_frame: usize,
+    /// At most this many received packets can be inside the router at once
+    /// (a replay's input count); `None` when unbounded.
+    pub packets: Option<u64>,
+}
+
+/// The receive queues each port needs for `workers` (highest queue + 1).
+pub fn rx_queues(workers: &[WorkerConf], nports: u16) -> Vec<u16> {
+    let mut rxq = vec![0u16; usize::from(nports)];
+    for w in workers {
+        for &(port, q) in &w.rx {
+            if let Some(n) = rxq.get_mut(usize::from(port)) {
+                *n = (*n).max(q.saturating_add(1));
+            }
+        }
+    }
+    rxq
+}
+
+/// Enough mbufs that receiving never fails for want of one: a mbuf for
+/// every descriptor of every ring (a chained frame takes a descriptor per
+/// segment), every packet a worker can hold (its burst, its transmit
+/// buffers and its hold queues), the punt queue, each of those in as many
+/// mbufs as the longest frame needs, and the per-lcore caches; a quarter to
+/// spare, and a size of 2^k - 1, which DPDK's ring-backed pools use best.
+pub fn pool_spec(cfg: &Config, rxq: &[u16], workers: usize, d: &Demand) -> PoolSpec {
+    let ports = rxq.len();
+    let segs = d.max_frame.div_ceil(MBUF_DATA).max(1);
+    let rx_rings: usize = rxq.iter().map(|&q| usize::from(q.max(1))).sum();
+    let rings = rx_rings * usize::from(d.rx_desc) + ports * workers * usize::from(d.tx_desc);
     let per_worker = BURST * (1 + ports) + nd6::MAX_ENTRIES * cfg.settings.nd6_maxqlen;
+    let mut held = (workers * per_worker + PUNT_QUEUE) as u64;
+    if let Some(n) = d.packets {
+        // Originated errors are small and one per packet they answer.
+        held = held.min(n.saturating_mul(2));
+    }
     let caches = (workers + 1) * (POOL_CACHE as usize * 3 / 2);
-    let n = (rings + workers * per_worker * segs + PUNT_QUEUE * segs + caches) * 5 / 4;
-    (n.max(8192).next_power_of_two() - 1) as u32
+    let n = (rings + held as usize * segs + caches) * 5 / 4;
+    PoolSpec {
+        n: (n.max(2048).next_power_of_two() - 1) as u32,
+        cache: POOL_CACHE,
+        priv_size: 0,
+        data_room: (MBUF_DATA + HEADROOM) as u16,
+    }
+}
+
+/// The EAL memory (`-m`, in MB) a pool needs: the pool, and what DPDK
+/// takes for itself and the ports beside it.
+pub fn eal_memory_mb(spec: &PoolSpec) -> usize {
+    const EAL_OWN: usize = 64 << 20;
+    (spec.bytes() + EAL_OWN).div_ceil(1 << 20)
 }
 
 /// The running router. Fields drop in order: workers are joined (the
@@ -119,29 +199,38 @@ impl Finished {
 }
 
 impl Router {
-    /// Starts every port DPDK found with the queues the workers need, and
-    /// the workers on their lcores. `max_frame` is the longest frame a port
-    /// will receive, for sizing the pool.
+    /// Starts the ports the configuration declares with the queues the
+    /// workers need, and the workers on their lcores.
     pub fn start(
         eal: Eal,
         config: Config,
         workers: &[WorkerConf],
-        max_frame: usize,
+        demand: &Demand,
     ) -> Result<Router, Fail> {
         let ids = eal.port_ids();
-        if ids.is_empty() {
-            return Err(Fail::Usage(
-                "DPDK found no ports (check the EAL arguments and the NIC binding)".into(),
-            ));
-        }
+        let nports = config.ports;
         if ids.iter().enumerate().any(|(i, &id)| usize::from(id) != i) {
             return Err(Fail::Usage(format!(
                 "DPDK's port ids are {ids:?}; labelgate names ports port0..portN and needs them contiguous"
             )));
         }
-        let nports = ids.len() as u16;
+        if ids.len() < usize::from(nports) {
+            return Err(Fail::Usage(format!(
+                "{}: declares port0..port{} but DPDK found {} port{} (check the EAL arguments and the NIC binding)",
+                config.file.display(),
+                nports - 1,
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            )));
+        }
+        if ids.len() > usize::from(nports) {
+            eprintln!(
+                "labelgate: DPDK found {} ports; the configuration declares {nports}, and port{}.. are left alone",
+                ids.len(),
+                nports
+            );
+        }
         let enabled = eal.worker_lcores();
-        let mut rxq = vec![0u16; usize::from(nports)];
         for w in workers {
             if !enabled.contains(&w.lcore) {
                 return Err(Fail::Usage(format!(
@@ -150,49 +239,35 @@ impl Router {
                     eal.main_lcore()
                 )));
             }
-            for &(port, q) in &w.rx {
-                let n = rxq.get_mut(usize::from(port)).ok_or_else(|| {
-                    Fail::Usage(format!(
-                        "worker {} polls port{port}, but DPDK found {nports} ports",
-                        w.lcore
-                    ))
-                })?;
-                *n = (*n).max(q.saturating_add(1));
-            }
         }
+        let rxq = rx_queues(workers, nports);
         if let Some(p) = rxq.iter().position(|&n| n == 0) {
             eprintln!("labelgate: no worker polls port{p}; what it receives is not read");
         }
-        let infos = ids
-            .iter()
-            .map(|&p| Port::mac(&eal, p).map(|mac| PortInfo { mac }))
+        let infos = (0..nports)
+            .map(|p| Port::mac(&eal, p).map(|mac| PortInfo { mac }))
             .collect::<Result<Vec<_>, _>>()?;
         let mut tables = Tables::new(config, infos).map_err(Fail::Usage)?;
         let snapshot = tables.snapshot().map_err(Fail::Usage)?;
         let ifnames: Vec<String> = snapshot.ifnets.iter().map(|i| i.name.clone()).collect();
         let cfg = tables.config();
-        let max_rxq = usize::from(*rxq.iter().max().unwrap_or(&1)).max(1);
-        let largest_mtu = snapshot.ifnets[..usize::from(nports)]
-            .iter()
-            .map(|i| frame_len(i.mtu))
-            .max()
-            .unwrap_or(0);
-        let n = pool_size(
-            cfg,
-            usize::from(nports),
-            max_rxq,
-            workers.len(),
-            max_frame.max(largest_mtu),
-        );
-        let pool = Mempool::new(
-            &eal,
-            "labelgate",
-            n,
-            POOL_CACHE,
-            0,
-            (MBUF_DATA + 128) as u16,
-            -1,
-        )?;
+        let spec = pool_spec(cfg, &rxq, workers.len(), demand);
+        if let Some(free) = eal.memory_without_hugepages()
+            && free < spec.bytes()
+        {
+            return Err(Fail::Usage(format!(
+                "the mbuf pool needs {} MB and DPDK has {} MB: without hugepages give the EAL `-m {}`",
+                spec.bytes().div_ceil(1 << 20),
+                free >> 20,
+                eal_memory_mb(&spec)
+            )));
+        }
+        let pool = Mempool::new(&eal, "labelgate", &spec).map_err(|e| {
+            Fail::Runtime(format!(
+                "{e}; it needs {} MB of DPDK memory (hugepages, or -m with --no-huge)",
+                spec.bytes().div_ceil(1 << 20)
+            ))
+        })?;
 
         let mut rx_handles: Vec<Vec<Option<RxQueue>>> = Vec::new();
         let mut tx_handles: Vec<Vec<Option<TxQueue>>> = Vec::new();
@@ -202,8 +277,8 @@ impl Router {
             let conf = PortConfig {
                 rx_queues: rxq[usize::from(p)].max(1),
                 tx_queues: workers.len() as u16,
-                rx_desc: RX_DESC,
-                tx_desc: TX_DESC,
+                rx_desc: demand.rx_desc,
+                tx_desc: demand.tx_desc,
                 mtu: snapshot.ifnets[usize::from(p)].mtu,
                 // A configured MAC the NIC does not know must still reach us.
                 promiscuous: link.lladdr.is_some(),

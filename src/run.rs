@@ -5,9 +5,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use controlplane::Config;
+use controlplane::report::count;
 
-use crate::dpdk::Eal;
-use crate::router::{Fail, Finished, Router, queue_per_worker};
+use crate::dpdk::frame_len;
+use crate::router::{
+    Demand, Fail, Finished, RX_DESC, Router, TX_DESC, queue_per_worker, start_eal,
+};
 
 pub struct Args {
     pub config: PathBuf,
@@ -26,9 +29,9 @@ pub fn run(a: &Args) -> Result<Finished, Fail> {
             .flat_map(|s| s.split_whitespace().map(str::to_string)),
     );
     eal_args.extend(a.eal_args.iter().cloned());
-    let eal = Eal::init(&eal_args)?;
+    let eal = start_eal(&eal_args)?;
     let workers = if config.workers.is_empty() {
-        queue_per_worker(&eal.worker_lcores(), eal.port_ids().len() as u16)
+        queue_per_worker(&eal.worker_lcores(), config.ports)
     } else {
         config.workers.clone()
     };
@@ -37,11 +40,29 @@ pub fn run(a: &Args) -> Result<Finished, Fail> {
             "no worker lcores: give the EAL at least two lcores (-l 0-1)".into(),
         ));
     }
-    let mut router = Router::start(eal, config, &workers, 0)?;
+    // A port receives frames up to its MTU's.
+    let max_frame = (0..config.ports)
+        .map(|p| {
+            frame_len(
+                config
+                    .link(p)
+                    .mtu
+                    .unwrap_or(controlplane::tables::DEFAULT_MTU),
+            )
+        })
+        .max()
+        .unwrap_or(0);
+    let demand = Demand {
+        rx_desc: RX_DESC,
+        tx_desc: TX_DESC,
+        max_frame,
+        packets: None,
+    };
+    let mut router = Router::start(eal, config, &workers, &demand)?;
     eprintln!(
-        "labelgate: forwarding on {} ports with {} workers; SIGINT or SIGTERM stops",
-        router.ports().len(),
-        workers.len()
+        "labelgate: forwarding on {} with {}; SIGINT or SIGTERM stops",
+        count(router.ports().len(), "port"),
+        count(workers.len(), "worker")
     );
     let mut last = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -49,8 +70,8 @@ pub fn run(a: &Args) -> Result<Finished, Fail> {
             let f = router.stop();
             print!("{}", f.report().summary());
             return Err(Fail::Runtime(format!(
-                "{} workers failed; stopped",
-                f.failed_workers.max(1)
+                "{} failed; stopped",
+                count(f.failed_workers.max(1), "worker")
             )));
         }
         if router.poll() == 0 {

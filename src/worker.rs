@@ -174,7 +174,11 @@ pub fn run(w: Worker) {
         let snap = snapshots.load();
         let now = Instant::now();
         for q in &mut rx {
-            if q.rx_burst(&mut burst) > 0 {
+            let mut badlen = 0;
+            if q.rx_burst(&mut burst, &mut badlen) > 0 {
+                if badlen > 0 {
+                    stats.ports[usize::from(q.port())].rx_badlen.add(badlen);
+                }
                 engine.process_burst(burst.drain(..), &snap, now, &mut io);
             }
         }

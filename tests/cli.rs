@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{PYTHON, Replay, fixtures, frames, scratch};
+use common::{KillOnDrop, PYTHON, Replay, fixtures, frames, pcapng, scratch};
 
 fn forward_fixture() -> (std::path::PathBuf, std::path::PathBuf) {
     let d = fixtures().join("forward");
@@ -248,30 +248,6 @@ fn run_stops_on_sigterm() {
     );
 }
 
-/// A child process killed if the test ends before it does, so that a
-/// failing test never leaves a router busy-polling a core.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl KillOnDrop {
-    fn id(&self) -> u32 {
-        self.0.as_ref().expect("running").id()
-    }
-
-    fn wait_with_output(mut self) -> std::process::Output {
-        let child = self.0.take().expect("running");
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Complete frames in a capture still being written.
 fn frames_or_zero(p: &Path) -> usize {
     let Some(mut r) = std::fs::File::open(p)
@@ -309,38 +285,6 @@ fn an_input_that_would_be_overwritten_is_refused() {
         before,
         "the input is untouched"
     );
-}
-
-/// Writes a pcapng: an Ethernet interface with `first` packets, then, if
-/// `then` is given, an interface of that link type and more packets.
-fn pcapng(path: &Path, first: &[Vec<u8>], then: Option<(pcap_file::DataLink, usize)>) {
-    use pcap_file::pcapng::PcapNgWriter;
-    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
-    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
-    let idb = |linktype| InterfaceDescriptionBlock {
-        linktype,
-        snaplen: 65535,
-        options: vec![],
-    };
-    let epb = |interface_id, data: &[u8]| EnhancedPacketBlock {
-        interface_id,
-        timestamp: Duration::from_secs(1),
-        original_len: data.len() as u32,
-        data: data.to_vec().into(),
-        options: vec![],
-    };
-    let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
-    w.write_pcapng_block(idb(pcap_file::DataLink::ETHERNET))
-        .unwrap();
-    for f in first {
-        w.write_pcapng_block(epb(0, f)).unwrap();
-    }
-    if let Some((linktype, n)) = then {
-        w.write_pcapng_block(idb(linktype)).unwrap();
-        for f in first.iter().cycle().take(n) {
-            w.write_pcapng_block(epb(1, f)).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The configuration file: iproute2-style statements, one per line.
 //!
 //! ```text
+//! link set port0 up
 //! link set port1 mtu 1500 lladdr 02:00:00:00:00:01
 //! addr add 2001:db8:ff::1/64 dev port0
 //! route add 2001:db8:1::/48 via fe80::1 dev port1
@@ -12,7 +13,14 @@
 //!
 //! Every statement is checked as it is read; the first error names the
 //! file, the line and what was wrong, and nothing of the file is used.
+//!
+//! A port exists only where a `link set` line declares it, so a typo in a
+//! `dev` cannot quietly name a port nobody configured. Declarations may
+//! come after their uses, and must number the ports from port0 without a
+//! gap, as DPDK does.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
@@ -24,7 +32,7 @@ use dataplane::iface::prefix_mask;
 use dataplane::pfil::{self, Action, Ports, Rule};
 use dataplane::snapshot::Settings;
 use dataplane::wire::ethernet::Address as EthernetAddress;
-use dataplane::wire::ipv6::scope;
+use dataplane::wire::ipv6::{is_link_local_unicast, is_v4_mapped, scope};
 
 /// DPDK's `RTE_MAX_QUEUES_PER_PORT`.
 pub const MAX_QUEUES: u16 = 1024;
@@ -57,7 +65,7 @@ pub struct Link {
     pub mtu: Option<u32>,
     pub lladdr: Option<EthernetAddress>,
     pub pointopoint: bool,
-    /// Zone ids set for scopes: (scope, zone).
+    /// Zone ids set for scopes: (scope, zone), each scope at most once.
     pub zones: Vec<(u8, u32)>,
 }
 
@@ -73,8 +81,8 @@ pub struct RouteConf {
     pub prefix: Ipv6Addr,
     pub prefix_len: u8,
     pub via: Option<Ipv6Addr>,
-    /// `None` only until [`Config::resolve_devices`] finds the link of a
-    /// gateway given without `dev`.
+    /// `None` only while the file is read, for a gateway given without
+    /// `dev`: once it is all read, the link whose prefix covers the gateway.
     pub dev: Option<Dev>,
     pub flags: RouteFlags,
     pub line: usize,
@@ -106,15 +114,15 @@ pub struct WorkerConf {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub file: PathBuf,
-    /// Indexed by port number; `None` for ports no `link set` names.
-    pub links: Vec<Option<Link>>,
+    /// Indexed by port number, one for each declared port.
+    pub links: Vec<Link>,
     pub addrs: Vec<Addr>,
     pub routes: Vec<RouteConf>,
     pub neighs: Vec<Neigh>,
     pub filters: Vec<FilterConf>,
     pub settings: Settings,
     pub workers: Vec<WorkerConf>,
-    /// One more than the highest port number named anywhere.
+    /// The number of ports: `link set` declares port0 up to this one less.
     pub ports: u16,
 }
 
@@ -153,9 +161,17 @@ impl Config {
 
     /// Parses configuration text; `path` only names it in errors.
     pub fn parse(path: &Path, text: &str) -> std::result::Result<Config, Error> {
-        let mut cfg = Config {
+        let at = |line, message| Error {
             file: path.to_owned(),
-            ..Config::default()
+            line,
+            message,
+        };
+        let mut r = Reader {
+            cfg: Config {
+                file: path.to_owned(),
+                ..Config::default()
+            },
+            ..Reader::default()
         };
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
@@ -163,25 +179,117 @@ impl Config {
                 continue;
             }
             let words: Vec<&str> = line.split_whitespace().collect();
-            cfg.statement(&words, i + 1).map_err(|message| Error {
-                file: path.to_owned(),
-                line: i + 1,
-                message,
-            })?;
+            r.line = i + 1;
+            r.statement(&words).map_err(|message| at(r.line, message))?;
         }
-        cfg.check().map_err(|(line, message)| Error {
-            file: path.to_owned(),
-            line,
-            message,
-        })?;
-        Ok(cfg)
+        r.check().map_err(|(line, message)| at(line, message))?;
+        Ok(r.cfg)
     }
 
-    fn statement(&mut self, w: &[&str], line: usize) -> Result<()> {
+    /// The settings of port `n`; defaults for a port DPDK found beyond
+    /// those the file declares.
+    pub fn link(&self, n: u16) -> Link {
+        self.links.get(usize::from(n)).cloned().unwrap_or_default()
+    }
+}
+
+/// A link attribute, to refuse one given twice for a port: the second
+/// would silently override the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Attr {
+    Up,
+    Mtu,
+    Lladdr,
+    Pointopoint,
+    /// The scope's name and number.
+    Zone(&'static str, u8),
+}
+
+impl fmt::Display for Attr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Attr::Up => f.write_str("up"),
+            Attr::Mtu => f.write_str("mtu"),
+            Attr::Lladdr => f.write_str("lladdr"),
+            Attr::Pointopoint => f.write_str("pointopoint"),
+            Attr::Zone(name, _) => write!(f, "zone {name}"),
+        }
+    }
+}
+
+/// Where a link attribute was set.
+#[derive(Debug, Clone, Copy)]
+struct AttrSet {
+    line: usize,
+    /// Set as the interface-local zone that a link zone implies.
+    by_link_zone: bool,
+}
+
+/// The link attributes set so far, per port.
+#[derive(Debug, Default)]
+struct Attrs(HashMap<(u16, Attr), AttrSet>);
+
+impl Attrs {
+    /// Records `attr` of `port` as set on `line`, refusing it if it was
+    /// set before.
+    fn set_once(&mut self, port: u16, attr: Attr, line: usize, by_link_zone: bool) -> Result<()> {
+        let first = match self.0.entry((port, attr)) {
+            Entry::Vacant(v) => {
+                v.insert(AttrSet { line, by_link_zone });
+                return Ok(());
+            }
+            Entry::Occupied(o) => *o.get(),
+        };
+        let why = if first.by_link_zone || by_link_zone {
+            " (a link zone sets the interface zone too)"
+        } else {
+            ""
+        };
+        if first.line == line {
+            Err(format!("`{attr}` is given twice{why}"))
+        } else {
+            Err(format!(
+                "`{attr}` of port{port} is already set on line {}{why}",
+                first.line
+            ))
+        }
+    }
+}
+
+/// A configuration being read, with what the checks need beyond it. The
+/// duplicate checks are hashed: a full table has hundreds of thousands of
+/// routes, and a scan of those read so far per route made reading one take
+/// half a minute.
+#[derive(Debug, Default)]
+struct Reader {
+    cfg: Config,
+    /// The line being read.
+    line: usize,
+    /// The line of each port's first `link set`.
+    declared: BTreeMap<u16, usize>,
+    /// The first line each port is named on by a statement other than
+    /// `link set`, checked once the whole file is read since declarations
+    /// may come later.
+    used: BTreeMap<u16, usize>,
+    attrs: Attrs,
+    /// (address, its link for a link-local one).
+    addrs: HashSet<(Ipv6Addr, Option<Dev>)>,
+    /// Each route's line, by prefix.
+    routes: HashMap<(u128, u8), usize>,
+    /// (port, line) of each neighbour, by (address, its port for a
+    /// link-local one).
+    neighs: HashMap<(Ipv6Addr, Option<u16>), (u16, usize)>,
+    /// The receive queues workers poll.
+    queues: HashSet<(u16, u16)>,
+    lcores: HashSet<u32>,
+}
+
+impl Reader {
+    fn statement(&mut self, w: &[&str]) -> Result<()> {
         match w {
             ["link", "set", dev, rest @ ..] => self.link_set(dev, rest),
             ["addr", "add", rest @ ..] => self.addr(rest),
-            ["route", "add", rest @ ..] => self.route(rest, line),
+            ["route", "add", rest @ ..] => self.route(rest),
             ["neigh", "add", rest @ ..] => self.neigh(rest),
             ["filter", "add", rest @ ..] => self.filter(rest),
             ["sysctl", rest @ ..] => self.sysctl(rest),
@@ -193,62 +301,69 @@ impl Config {
         }
     }
 
+    /// A port a statement uses; it must be declared somewhere in the file.
     fn port(&mut self, name: &str) -> Result<u16> {
-        match self.dev(name)? {
-            Dev::Port(n) => Ok(n),
-            Dev::Loopback => Err("lo0 cannot be configured here; name a port".into()),
-        }
+        let n = port_of(name)?;
+        self.used.entry(n).or_insert(self.line);
+        Ok(n)
     }
 
+    /// A device a statement uses; a port must be declared somewhere in the
+    /// file.
     fn dev(&mut self, name: &str) -> Result<Dev> {
-        if name == "lo0" {
-            return Ok(Dev::Loopback);
+        let dev = device(name)?;
+        if let Dev::Port(n) = dev {
+            self.used.entry(n).or_insert(self.line);
         }
-        let n = parse_port(name).map_err(|_| {
-            format!(
-                "unknown device `{name}` (expected port0..port{} or lo0)",
-                MAX_PORTS - 1
-            )
-        })?;
-        self.ports = self.ports.max(n + 1);
-        Ok(Dev::Port(n))
+        Ok(dev)
     }
 
+    /// `link set`: declares the port, and sets each attribute given.
     fn link_set(&mut self, dev: &str, mut rest: &[&str]) -> Result<()> {
-        let port = self.port(dev)?;
-        let i = usize::from(port);
-        if self.links.len() <= i {
-            self.links.resize(i + 1, None);
-        }
-        let link = self.links[i].get_or_insert_with(Link::default);
+        let port = port_of(dev)?;
         if rest.is_empty() {
-            return Err("`link set` needs an attribute: mtu, lladdr, pointopoint or zone".into());
+            return Err(
+                "`link set` needs an attribute: up, mtu, lladdr, pointopoint or zone".into(),
+            );
         }
+        let line = self.line;
+        self.declared.entry(port).or_insert(line);
+        let i = usize::from(port);
+        if self.cfg.links.len() <= i {
+            self.cfg.links.resize(i + 1, Link::default());
+        }
+        let link = &mut self.cfg.links[i];
+        let attrs = &mut self.attrs;
         while let [key, tail @ ..] = rest {
-            let (value, tail) = tail
-                .split_first()
-                .ok_or_else(|| format!("`{key}` needs a value"))?;
             rest = tail;
             match *key {
+                "up" => attrs.set_once(port, Attr::Up, line, false)?,
                 "mtu" => {
-                    let mtu: u32 = number(value, "MTU")?;
+                    let mtu: u32 = number(value(key, &mut rest)?, "MTU")?;
                     if !(1280..=65535).contains(&mtu) {
                         return Err(format!("MTU {mtu} is out of range: IPv6 needs 1280..65535"));
                     }
+                    attrs.set_once(port, Attr::Mtu, line, false)?;
                     link.mtu = Some(mtu);
                 }
                 "lladdr" => {
-                    let m = mac(value)?;
+                    let m = mac(value(key, &mut rest)?)?;
                     if m.is_multicast() || m == EthernetAddress::default() {
                         return Err(format!(
                             "{m} cannot be an interface's address (a group or all-zero MAC)"
                         ));
                     }
+                    attrs.set_once(port, Attr::Lladdr, line, false)?;
                     link.lladdr = Some(m);
                 }
-                "pointopoint" => link.pointopoint = on_off(value)?,
+                "pointopoint" => {
+                    let on = on_off(value(key, &mut rest)?)?;
+                    attrs.set_once(port, Attr::Pointopoint, line, false)?;
+                    link.pointopoint = on;
+                }
                 "zone" => {
-                    let (scope, zone) = match scope_name(value) {
+                    let v = value(key, &mut rest)?;
+                    let ((name, scope), zone) = match scope_name(v) {
                         Some(s) => {
                             let (z, tail) = rest
                                 .split_first()
@@ -256,17 +371,20 @@ impl Config {
                             rest = tail;
                             (s, number(z, "zone id")?)
                         }
-                        None => (scope::LINK_LOCAL, number(value, "zone id")?),
+                        None => (("link", scope::LINK_LOCAL), number(v, "zone id")?),
                     };
+                    attrs.set_once(port, Attr::Zone(name, scope), line, false)?;
                     link.zones.push((scope, zone));
                     // Interface-local scope follows the link-local zone.
                     if scope == scope::LINK_LOCAL {
+                        let interface = Attr::Zone("interface", scope::INTERFACE_LOCAL);
+                        attrs.set_once(port, interface, line, true)?;
                         link.zones.push((scope::INTERFACE_LOCAL, zone));
                     }
                 }
                 other => {
                     return Err(format!(
-                        "unknown link attribute `{other}` (expected mtu, lladdr, pointopoint or zone)"
+                        "unknown link attribute `{other}` (expected up, mtu, lladdr, pointopoint or zone)"
                     ));
                 }
             }
@@ -282,18 +400,15 @@ impl Config {
         if addr.is_multicast() || addr.is_unspecified() || addr.is_loopback() {
             return Err(format!("{addr} cannot be an interface address"));
         }
+        not_v4_mapped(&addr, "an interface address")?;
         let dev = self.dev(dev)?;
         // A link-local address names a station on one link only, so two
         // links may each have it; any other address is the router's once.
-        let link_local = dataplane::wire::ipv6::is_link_local_unicast(&addr);
-        if self
-            .addrs
-            .iter()
-            .any(|a| a.addr == addr && (!link_local || a.dev == dev))
-        {
+        let link = is_link_local_unicast(&addr).then_some(dev);
+        if !self.addrs.insert((addr, link)) {
             return Err(format!("address {addr} is assigned twice"));
         }
-        self.addrs.push(Addr {
+        self.cfg.addrs.push(Addr {
             dev,
             addr,
             prefix_len,
@@ -301,41 +416,49 @@ impl Config {
         Ok(())
     }
 
-    fn route(&mut self, w: &[&str], line: usize) -> Result<()> {
+    fn route(&mut self, w: &[&str]) -> Result<()> {
         let [prefix, rest @ ..] = w else {
             return Err("expected `route add PREFIX [via GATEWAY] [dev DEV] [blackhole|reject] [dynamic|modified]`".into());
         };
         let (prefix, prefix_len) = prefix_of(prefix)?;
+        // With no host bits set, a prefix whose first address is multicast
+        // lies inside ff00::/8, and one whose first is IPv4-mapped inside
+        // ::ffff:0:0/96.
+        if prefix.is_multicast() {
+            return Err(format!(
+                "{prefix}/{prefix_len} is multicast: routes are for unicast destinations; multicast is not forwarded (ip6_forward drops it)"
+            ));
+        }
+        if is_v4_mapped(&prefix) {
+            return Err(format!(
+                "{prefix}/{prefix_len} is IPv4-mapped: {V4_MAPPED_WHY}"
+            ));
+        }
         let mut r = RouteConf {
             prefix,
             prefix_len,
             via: None,
             dev: None,
             flags: RouteFlags::default(),
-            line,
+            line: self.line,
         };
         let mut rest = rest;
         while let [key, tail @ ..] = rest {
             rest = tail;
             match *key {
-                "via" | "dev" => {
-                    let (v, tail) = rest
-                        .split_first()
-                        .ok_or_else(|| format!("`{key}` needs a value"))?;
-                    rest = tail;
-                    if *key == "via" {
-                        let gw: Ipv6Addr = v
-                            .parse()
-                            .map_err(|_| format!("`{v}` is not an IPv6 address"))?;
-                        if gw.is_multicast() || gw.is_unspecified() {
-                            return Err(format!("gateway {gw} must be a unicast address"));
-                        }
-                        r.via = Some(gw);
-                        r.flags.gateway = true;
-                    } else {
-                        r.dev = Some(self.dev(v)?);
+                "via" => {
+                    let v = value(key, &mut rest)?;
+                    let gw: Ipv6Addr = v
+                        .parse()
+                        .map_err(|_| format!("`{v}` is not an IPv6 address"))?;
+                    if gw.is_multicast() || gw.is_unspecified() {
+                        return Err(format!("gateway {gw} must be a unicast address"));
                     }
+                    not_v4_mapped(&gw, "a gateway")?;
+                    r.via = Some(gw);
+                    r.flags.gateway = true;
                 }
+                "dev" => r.dev = Some(self.dev(value(key, &mut rest)?)?),
                 "blackhole" => r.flags.blackhole = true,
                 "reject" | "unreachable" => r.flags.reject = true,
                 "dynamic" => r.flags.dynamic = true,
@@ -358,7 +481,7 @@ impl Config {
             return Err("a route needs `via GATEWAY`, `dev DEV`, `blackhole` or `reject`".into());
         }
         if let Some(gw) = r.via {
-            if dataplane::wire::ipv6::is_link_local_unicast(&gw) && r.dev.is_none() {
+            if is_link_local_unicast(&gw) && r.dev.is_none() {
                 return Err(format!(
                     "link-local gateway {gw} needs `dev portN` to say which link"
                 ));
@@ -367,17 +490,18 @@ impl Config {
                 return Err("a gateway route cannot use lo0".into());
             }
         }
-        if self
-            .routes
-            .iter()
-            .any(|o| (o.prefix, o.prefix_len) == (r.prefix, r.prefix_len))
-        {
-            return Err(format!(
-                "a route for {}/{} already exists",
-                r.prefix, r.prefix_len
-            ));
+        match self.routes.entry((prefix.to_bits(), prefix_len)) {
+            Entry::Occupied(first) => {
+                return Err(format!(
+                    "a route for {prefix}/{prefix_len} already exists (added on line {})",
+                    first.get()
+                ));
+            }
+            Entry::Vacant(v) => {
+                v.insert(self.line);
+            }
         }
-        self.routes.push(r);
+        self.cfg.routes.push(r);
         Ok(())
     }
 
@@ -391,12 +515,34 @@ impl Config {
         if addr.is_multicast() || addr.is_unspecified() {
             return Err(format!("{addr} cannot be a neighbour"));
         }
+        not_v4_mapped(&addr, "a neighbour")?;
         let lladdr = mac(lladdr)?;
         if lladdr.is_multicast() {
             return Err(format!("{lladdr} is a group address, not a neighbour's"));
         }
         let port = self.port(dev)?;
-        self.neighs.push(Neigh {
+        // A link-local address names a station on one link only, so two
+        // links may each have a neighbour with it; any other address is one
+        // station's, on one link.
+        let link = is_link_local_unicast(&addr).then_some(port);
+        match self.neighs.entry((addr, link)) {
+            Entry::Occupied(o) => {
+                let (first_port, first_line) = *o.get();
+                return Err(if first_port == port {
+                    format!(
+                        "neighbour {addr} on port{port} is given twice (first on line {first_line})"
+                    )
+                } else {
+                    format!(
+                        "neighbour {addr} is on port{first_port} already (line {first_line}): an address that is not link-local is one station's, on one link"
+                    )
+                });
+            }
+            Entry::Vacant(v) => {
+                v.insert((port, self.line));
+            }
+        }
+        self.cfg.neighs.push(Neigh {
             dev: Dev::Port(port),
             addr,
             lladdr,
@@ -452,13 +598,13 @@ impl Config {
         {
             return Err("sport and dport need `proto tcp` or `proto udp`".into());
         }
-        if self.filters.len() >= pfil::MAX_RULES {
+        if self.cfg.filters.len() >= pfil::MAX_RULES {
             return Err(format!(
                 "too many filter rules (at most {})",
                 pfil::MAX_RULES
             ));
         }
-        self.filters.push(FilterConf {
+        self.cfg.filters.push(FilterConf {
             rule,
             text: w.join(" "),
         });
@@ -472,11 +618,21 @@ impl Config {
         let (name, value) = assignment
             .split_once('=')
             .ok_or("expected `sysctl NAME=VALUE`")?;
-        let s = &mut self.settings;
+        let s = &mut self.cfg.settings;
         match name {
             "net.inet6.ip6.stealth" => s.stealth = bool01(value)?,
             "net.inet6.ip6.redirect" => s.sendredirects = bool01(value)?,
-            "net.inet6.icmp6.errppslimit" => s.icmp6errppslim = number(value, "errppslimit")?,
+            "net.inet6.icmp6.errppslimit" => {
+                s.icmp6errppslim = number(value, "errppslimit")?;
+                // -1 is FreeBSD's documented "unlimited"; other negative
+                // values are typos that would silently mean the same.
+                if s.icmp6errppslim < -1 {
+                    return Err(
+                        "net.inet6.icmp6.errppslimit must be -1 (unlimited), 0 (none) or a positive rate"
+                            .into(),
+                    );
+                }
+            }
             "net.inet6.ip6.log_interval" => {
                 s.log_interval = Duration::from_secs(number(value, "log_interval")?)
             }
@@ -530,27 +686,28 @@ impl Config {
                     "queue {queue} is out of range: DPDK has at most {MAX_QUEUES} per port"
                 ));
             }
-            let polled = |&(p, q): &(u16, u16)| (p, q) == (port, queue);
-            if rx.iter().any(polled) || self.workers.iter().flat_map(|w| &w.rx).any(polled) {
+            if !self.queues.insert((port, queue)) {
                 return Err(format!(
                     "receive queue port{port}/{queue} is polled by two workers"
                 ));
             }
             rx.push((port, queue));
         }
-        if self.workers.iter().any(|w| w.lcore == lcore) {
+        if !self.lcores.insert(lcore) {
             return Err(format!("lcore {lcore} already has a worker"));
         }
-        self.workers.push(WorkerConf { lcore, rx });
+        self.cfg.workers.push(WorkerConf { lcore, rx });
         Ok(())
     }
 
     /// Checks that need the whole file.
     fn check(&mut self) -> std::result::Result<(), (usize, String)> {
+        self.check_ports()?;
         // A gateway without `dev` is on the link whose prefix covers it.
-        for r in &mut self.routes {
+        let cfg = &mut self.cfg;
+        for r in &mut cfg.routes {
             if let (Some(gw), None) = (r.via, r.dev) {
-                let dev = self
+                let dev = cfg
                     .addrs
                     .iter()
                     .find(|a| {
@@ -568,20 +725,93 @@ impl Config {
         Ok(())
     }
 
-    /// The settings of port `n`, defaults where none were given.
-    pub fn link(&self, n: u16) -> Link {
-        self.links
-            .get(usize::from(n))
-            .cloned()
-            .flatten()
-            .unwrap_or_default()
+    /// Every port used is declared, the declared ones are numbered from
+    /// port0 without a gap, and there is at least one. Of several errors,
+    /// the earliest in the file is reported.
+    fn check_ports(&mut self) -> std::result::Result<(), (usize, String)> {
+        let mut errors: Vec<(usize, String)> = self
+            .used
+            .iter()
+            .filter(|(port, _)| !self.declared.contains_key(port))
+            .map(|(port, &line)| {
+                (
+                    line,
+                    format!("port{port} is not declared (add `link set port{port} up`)"),
+                )
+            })
+            .collect();
+        let mut next = 0;
+        for (&port, &line) in &self.declared {
+            if port != next {
+                errors.push((
+                    line,
+                    format!(
+                        "port{port} is declared but port{next} is not: DPDK numbers ports from port0 without gaps (add `link set port{next} up`)"
+                    ),
+                ));
+            }
+            next = port + 1;
+        }
+        if let Some(first) = errors.into_iter().min_by_key(|(line, _)| *line) {
+            return Err(first);
+        }
+        if self.declared.is_empty() {
+            return Err((0, "declares no ports: add `link set port0 up`".into()));
+        }
+        self.cfg.ports = next;
+        Ok(())
     }
 }
 
-/// `port<N>`: DPDK port N, below [`MAX_PORTS`].
+/// Why IPv4-mapped addresses are refused wherever the file gives one.
+const V4_MAPPED_WHY: &str = "IPv4-mapped addresses never appear on the wire (ip6_input drops them)";
+
+fn not_v4_mapped(a: &Ipv6Addr, what: &str) -> Result<()> {
+    if is_v4_mapped(a) {
+        return Err(format!(
+            "{a} cannot be {what}: it is IPv4-mapped, and {V4_MAPPED_WHY}"
+        ));
+    }
+    Ok(())
+}
+
+/// The value after `key`, taken from `rest`.
+fn value<'a>(key: &str, rest: &mut &[&'a str]) -> Result<&'a str> {
+    let (v, tail) = rest
+        .split_first()
+        .ok_or_else(|| format!("`{key}` needs a value"))?;
+    *rest = tail;
+    Ok(v)
+}
+
+/// `port<N>` or `lo0`.
+fn device(name: &str) -> Result<Dev> {
+    if name == "lo0" {
+        return Ok(Dev::Loopback);
+    }
+    let n = parse_port(name).map_err(|_| {
+        format!(
+            "unknown device `{name}` (expected port0..port{} or lo0)",
+            MAX_PORTS - 1
+        )
+    })?;
+    Ok(Dev::Port(n))
+}
+
+/// A device that must be a port.
+fn port_of(name: &str) -> Result<u16> {
+    match device(name)? {
+        Dev::Port(n) => Ok(n),
+        Dev::Loopback => Err("lo0 cannot be configured here; name a port".into()),
+    }
+}
+
+/// `port<N>`: DPDK port N, below [`MAX_PORTS`], with no leading zero so
+/// that each port has one name.
 pub fn parse_port(name: &str) -> Result<u16> {
     name.strip_prefix("port")
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|n| *n == "0" || !n.starts_with('0'))
         .and_then(|n| n.parse::<u16>().ok())
         .filter(|n| *n < MAX_PORTS)
         .ok_or_else(|| {
@@ -618,14 +848,16 @@ fn bool01(s: &str) -> Result<bool> {
     }
 }
 
-fn scope_name(s: &str) -> Option<u8> {
+/// A scope's name as `zone` takes it: its canonical name, for messages,
+/// and its number.
+fn scope_name(s: &str) -> Option<(&'static str, u8)> {
     Some(match s {
-        "interface" => scope::INTERFACE_LOCAL,
-        "link" => scope::LINK_LOCAL,
-        "realm" => scope::REALM_LOCAL,
-        "admin" => scope::ADMIN_LOCAL,
-        "site" => scope::SITE_LOCAL,
-        "organization" | "org" => scope::ORG_LOCAL,
+        "interface" => ("interface", scope::INTERFACE_LOCAL),
+        "link" => ("link", scope::LINK_LOCAL),
+        "realm" => ("realm", scope::REALM_LOCAL),
+        "admin" => ("admin", scope::ADMIN_LOCAL),
+        "site" => ("site", scope::SITE_LOCAL),
+        "organization" | "org" => ("organization", scope::ORG_LOCAL),
         _ => return None,
     })
 }
@@ -689,7 +921,8 @@ mod tests {
     #[test]
     fn the_issue_example() {
         let c = parse(
-            "link set port1 mtu 1500 lladdr 02:00:00:00:00:01\n\
+            "link set port0 up\n\
+             link set port1 mtu 1500 lladdr 02:00:00:00:00:01\n\
              addr add 2001:db8:ff::1/64 dev port0\n\
              route add 2001:db8:1::/48 via fe80::1 dev port1\n\
              route add 2001:db8:2::/48 dev port1\n\
@@ -764,7 +997,10 @@ mod tests {
         assert!(err("addr add ff02::1/64 dev port0").contains("cannot be an interface address"));
         assert!(err("route add 2001:db8::/32").contains("needs `via GATEWAY`"));
         assert!(err("route add 2001:db8::/32 via fe80::1").contains("needs `dev portN`"));
-        assert!(err("route add 2001:db8::/32 via 2001:db9::1").contains("on no configured link"));
+        assert!(
+            err("link set port0 up\nroute add 2001:db8::/32 via 2001:db9::1")
+                .contains("on no configured link")
+        );
         assert!(err("route add 2001:db8::/32 blackhole reject").contains("both"));
         assert!(
             err("route add 2001:db8::/32 via fe80::1 dev port0 blackhole").contains("no gateway")
@@ -803,7 +1039,7 @@ mod tests {
         assert!(err("link set port0 lladdr 00:00:00:00:00:00").contains("group or all-zero"));
         assert_eq!(
             err("route add 2001:db8::/32 dev port0\nroute add 2001:db8::/32 dev port1"),
-            "test.conf:2: a route for 2001:db8::/32 already exists"
+            "test.conf:2: a route for 2001:db8::/32 already exists (added on line 1)"
         );
         assert_eq!(
             err("link set port1x mtu 1500"),
@@ -822,7 +1058,13 @@ mod tests {
             "test.conf:2: receive queue port0/0 is polled by two workers"
         );
         // The same link-local address on two links names two stations.
-        assert!(parse("addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port1").is_ok());
+        assert!(
+            parse(
+                "link set port0 up\nlink set port1 up\n\
+                 addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port1"
+            )
+            .is_ok()
+        );
         assert!(
             err("addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port0")
                 .contains("assigned twice")
@@ -833,9 +1075,273 @@ mod tests {
     fn port_names() {
         assert_eq!(parse_port("port0"), Ok(0));
         assert_eq!(parse_port("port31"), Ok(31));
-        for bad in ["port32", "port", "port+1", "port01x", "eth0", "Port1"] {
+        assert_eq!(parse_port("port10"), Ok(10));
+        for bad in [
+            "port32", "port", "port+1", "port01x", "eth0", "Port1", "port01", "port00", "port031",
+        ] {
             assert!(parse_port(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ports_exist_only_as_link_set_declares_them() {
+        let c = parse("link set port0 up").unwrap();
+        assert_eq!((c.ports, c.link(0)), (1, Link::default()));
+        let c =
+            parse("link set port0 up mtu 9000\nlink set port1 lladdr 02:00:00:00:00:01").unwrap();
+        assert_eq!((c.ports, c.link(0).mtu), (2, Some(9000)));
+        // A declaration may come after the statements that use the port.
+        let c = parse(
+            "addr add 2001:db8::1/64 dev port1\nworker 1 rx port1/0\n\
+             link set port0 up\nlink set port1 up",
+        )
+        .unwrap();
+        assert_eq!((c.ports, c.links.len()), (2, 2));
+        // The loopback needs no declaration.
+        assert!(parse("link set port0 up\nroute add 2001:db8::/32 dev lo0").is_ok());
+        assert_eq!(
+            err(
+                "link set port0 up\naddr add 2001:db8::1/64 dev port0\n#\naddr add 2001:db8:1::1/64 dev port9"
+            ),
+            "test.conf:4: port9 is not declared (add `link set port9 up`)"
+        );
+        for (text, port) in [
+            ("route add 2001:db8::/32 dev port2", 2),
+            ("route add 2001:db8::/32 via fe80::1 dev port3", 3),
+            ("neigh add fe80::1 lladdr 02:00:00:00:00:01 dev port4", 4),
+            ("filter add drop iif port5", 5),
+            ("filter add drop oif port6", 6),
+            ("worker 1 rx port0/0 port7/0", 7),
+        ] {
+            assert_eq!(
+                err(&format!("link set port0 up\n{text}\nlink set port1 up")),
+                format!("test.conf:2: port{port} is not declared (add `link set port{port} up`)"),
+                "{text}"
+            );
+        }
+        // The first line a port is used on is the one reported.
+        assert!(
+            err("link set port0 up\n\nfilter add drop iif port7\naddr add 2001:db8::1 dev port7")
+                .starts_with("test.conf:3: port7 is not declared")
+        );
+        assert!(err("link set port0").contains("`link set` needs an attribute: up, mtu"));
+        assert!(err("link set lo0 up").contains("lo0 cannot be configured here"));
+        assert!(err("link set port0 down").contains("unknown link attribute `down`"));
+    }
+
+    #[test]
+    fn declared_ports_are_numbered_from_port0_without_gaps() {
+        assert_eq!(
+            err("link set port0 up\nlink set port1 up\n\nlink set port3 up"),
+            "test.conf:4: port3 is declared but port2 is not: DPDK numbers ports from port0 without gaps (add `link set port2 up`)"
+        );
+        assert!(
+            err("link set port1 up").starts_with("test.conf:1: port1 is declared but port0 is not")
+        );
+        // Of several errors, the earliest line's.
+        assert!(
+            err("link set port2 up\naddr add 2001:db8::1 dev port5\nlink set port0 up")
+                .starts_with("test.conf:1: port2 is declared but port1 is not")
+        );
+        assert!(
+            err("link set port0 up\naddr add 2001:db8::1 dev port5\nlink set port2 up")
+                .starts_with("test.conf:2: port5 is not declared")
+        );
+        for text in ["", "# nothing\n", "route add 2001:db8::/32 blackhole\n"] {
+            assert_eq!(
+                err(text),
+                "test.conf: declares no ports: add `link set port0 up`",
+                "{text:?}"
+            );
+        }
+        let all: String = (0..MAX_PORTS)
+            .map(|n| format!("link set port{n} up\n"))
+            .collect();
+        assert_eq!(parse(&all).unwrap().ports, MAX_PORTS);
+        assert!(err(&format!("{all}link set port32 up")).contains("unknown device `port32`"));
+        assert!(err("link set port01 up").contains("unknown device `port01`"));
+    }
+
+    #[test]
+    fn a_neighbour_is_given_once() {
+        let base = "link set port0 up\nlink set port1 up\n";
+        assert_eq!(
+            err(&format!(
+                "{base}neigh add fe80::1 lladdr 02:00:00:00:01:01 dev port1\n\
+                 neigh add fe80::1 lladdr 02:00:00:00:01:02 dev port1"
+            )),
+            "test.conf:4: neighbour fe80::1 on port1 is given twice (first on line 3)"
+        );
+        // The same link-local address on two links names two stations.
+        let c = parse(&format!(
+            "{base}neigh add fe80::1 lladdr 02:00:00:00:01:01 dev port0\n\
+             neigh add fe80::1 lladdr 02:00:00:00:01:02 dev port1"
+        ))
+        .unwrap();
+        assert_eq!(c.neighs.len(), 2);
+        assert_eq!(
+            err(&format!(
+                "{base}neigh add 2001:db8::5 lladdr 02:00:00:00:01:01 dev port0\n\
+                 neigh add 2001:db8::5 lladdr 02:00:00:00:01:01 dev port1"
+            )),
+            "test.conf:4: neighbour 2001:db8::5 is on port0 already (line 3): an address that is not link-local is one station's, on one link"
+        );
+        assert!(
+            err(&format!(
+                "{base}neigh add 2001:db8::5 lladdr 02:00:00:00:01:01 dev port0\n\
+                 neigh add 2001:db8::5 lladdr 02:00:00:00:01:01 dev port0"
+            ))
+            .ends_with("neighbour 2001:db8::5 on port0 is given twice (first on line 3)")
+        );
+    }
+
+    #[test]
+    fn a_link_attribute_is_given_once() {
+        assert_eq!(
+            err("link set port1 mtu 1500 mtu 1400\nlink set port0 up"),
+            "test.conf:1: `mtu` is given twice"
+        );
+        assert_eq!(
+            err("link set port0 up\nlink set port1 mtu 1500\n\nlink set port1 mtu 1400"),
+            "test.conf:4: `mtu` of port1 is already set on line 2"
+        );
+        assert_eq!(
+            err("link set port0 lladdr 02:00:00:00:00:01 lladdr 02:00:00:00:00:02"),
+            "test.conf:1: `lladdr` is given twice"
+        );
+        assert_eq!(
+            err("link set port0 lladdr 02:00:00:00:00:01\nlink set port0 lladdr 02:00:00:00:00:01"),
+            "test.conf:2: `lladdr` of port0 is already set on line 1"
+        );
+        assert_eq!(
+            err("link set port0 pointopoint on\nlink set port0 pointopoint off"),
+            "test.conf:2: `pointopoint` of port0 is already set on line 1"
+        );
+        assert_eq!(
+            err("link set port0 up up"),
+            "test.conf:1: `up` is given twice"
+        );
+        assert_eq!(
+            err("link set port0 zone site 1\nlink set port0 zone 9 zone site 3"),
+            "test.conf:2: `zone site` of port0 is already set on line 1"
+        );
+        assert_eq!(
+            err("link set port0 zone 7 zone link 8"),
+            "test.conf:1: `zone link` is given twice"
+        );
+        assert_eq!(
+            err("link set port0 zone 7\nlink set port0 zone interface 8"),
+            "test.conf:2: `zone interface` of port0 is already set on line 1 (a link zone sets the interface zone too)"
+        );
+        // Different attributes, ports and scopes are no conflict.
+        let c = parse(
+            "link set port0 lladdr 02:00:00:00:00:01\nlink set port0 mtu 9000\n\
+             link set port1 mtu 9000 zone site 1\nlink set port1 zone 9 zone admin 3\n\
+             link set port0 zone site 1",
+        )
+        .unwrap();
+        assert_eq!(c.link(1).zones, vec![(5, 1), (2, 9), (1, 9), (4, 3)]);
+        assert_eq!(c.link(0).zones, vec![(5, 1)]);
+    }
+
+    #[test]
+    fn errppslimit_is_unlimited_none_or_a_rate() {
+        for (v, want) in [(-1, -1), (0, 0), (1, 1), (5000, 5000)] {
+            let c = parse(&format!(
+                "link set port0 up\nsysctl net.inet6.icmp6.errppslimit={v}"
+            ))
+            .unwrap();
+            assert_eq!(c.settings.icmp6errppslim, want);
+        }
+        for v in ["-2", "-100", "-2147483648"] {
+            assert_eq!(
+                err(&format!("sysctl net.inet6.icmp6.errppslimit={v}")),
+                "test.conf:1: net.inet6.icmp6.errppslimit must be -1 (unlimited), 0 (none) or a positive rate"
+            );
+        }
+    }
+
+    #[test]
+    fn multicast_and_ipv4_mapped_are_refused_where_they_cannot_work() {
+        let base = "link set port0 up\n";
+        for prefix in ["ff00::/8", "ff02::/16", "ff05::1:3/128"] {
+            assert_eq!(
+                err(&format!("{base}route add {prefix} dev port0")),
+                format!(
+                    "test.conf:2: {prefix} is multicast: routes are for unicast destinations; multicast is not forwarded (ip6_forward drops it)"
+                )
+            );
+        }
+        for prefix in [
+            "::ffff:0.0.0.0/96",
+            "::ffff:192.0.2.0/120",
+            "::ffff:192.0.2.1/128",
+        ] {
+            assert!(
+                err(&format!("{base}route add {prefix} blackhole")).ends_with(
+                    "is IPv4-mapped: IPv4-mapped addresses never appear on the wire (ip6_input drops them)"
+                ),
+                "{prefix}"
+            );
+        }
+        // Prefixes that only contain multicast or IPv4-mapped addresses
+        // among others are routes for unicast too.
+        let c = parse(&format!(
+            "{base}route add fe00::/7 dev port0\nroute add ::/64 dev port0\nroute add default dev port0"
+        ))
+        .unwrap();
+        assert_eq!(c.routes.len(), 3);
+        assert_eq!(
+            err(&format!(
+                "{base}route add 2001:db8::/32 via ::ffff:192.0.2.1 dev port0"
+            )),
+            "test.conf:2: ::ffff:192.0.2.1 cannot be a gateway: it is IPv4-mapped, and IPv4-mapped addresses never appear on the wire (ip6_input drops them)"
+        );
+        assert_eq!(
+            err(&format!("{base}addr add ::ffff:192.0.2.1/128 dev port0")),
+            "test.conf:2: ::ffff:192.0.2.1 cannot be an interface address: it is IPv4-mapped, and IPv4-mapped addresses never appear on the wire (ip6_input drops them)"
+        );
+        assert_eq!(
+            err(&format!(
+                "{base}neigh add ::ffff:192.0.2.1 lladdr 02:00:00:00:00:01 dev port0"
+            )),
+            "test.conf:2: ::ffff:192.0.2.1 cannot be a neighbour: it is IPv4-mapped, and IPv4-mapped addresses never appear on the wire (ip6_input drops them)"
+        );
+    }
+
+    /// A full table's worth of routes reads in a moment, and a duplicate
+    /// after them all is still found, with the line of the first.
+    #[test]
+    fn a_quarter_million_routes_read_in_linear_time() {
+        use std::fmt::Write;
+        const N: u32 = 250_000;
+        let mut text = String::from("link set port0 up\n");
+        for i in 0..N {
+            writeln!(
+                text,
+                "route add 2001:db8:{:x}:{:x}::/64 dev port0",
+                i >> 16,
+                i & 0xffff
+            )
+            .unwrap();
+        }
+        let start = std::time::Instant::now();
+        let c = parse(&text).unwrap();
+        assert_eq!(c.routes.len(), N as usize);
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            start.elapsed()
+        );
+        // Route 123456 (0x1e240) is on line 123458.
+        text.push_str("route add 2001:db8:1:e240::/64 dev port0\n");
+        assert_eq!(
+            err(&text),
+            format!(
+                "test.conf:{}: a route for 2001:db8:1:e240::/64 already exists (added on line 123458)",
+                N + 2
+            )
+        );
     }
 
     #[test]

@@ -78,8 +78,9 @@ impl Report<'_> {
             .map(|(i, name)| {
                 let mut v = object(s.ifs.get(i).copied().unwrap_or_default().iter());
                 if let Some(p) = s.ports.get(i) {
-                    v["tx_enqueued"] = p.tx_enqueued.into();
-                    v["tx_oqdrops"] = p.tx_oqdrops.into();
+                    for (k, n) in p.iter() {
+                        v[k] = n.into();
+                    }
                 }
                 if let Some(hw) = self.hw.get(i) {
                     v["hw"] = hw.json();
@@ -119,17 +120,27 @@ impl Report<'_> {
         let f = &s.fates;
         let mut out = String::new();
         let _ = writeln!(out, "received   {:>12}", f.received);
+        let _ = writeln!(
+            out,
+            "  {:<8} {:>10} {:>10} {:>11} {:>10}",
+            "port", "received", "routed", "transmitted", "tx refused"
+        );
         for (i, name) in self.ifnames.iter().enumerate() {
-            let fwd = s.ifs.get(i).map_or(0, |x| x.ifs6_out_forward);
+            let rx = self.hw.get(i).map_or(0, |h| h.ipackets);
+            let routed = s.ifs.get(i).map_or(0, |x| x.ifs6_out_forward);
             let sent = s.ports.get(i).map_or(0, |p| p.tx_enqueued);
             let refused = s.ports.get(i).map_or(0, |p| p.tx_oqdrops);
-            if fwd + sent + refused > 0 {
+            if i < self.hw.len() || rx + routed + sent + refused > 0 {
                 let _ = writeln!(
                     out,
-                    "  {name:<8} forwarded {fwd:>10}  transmitted {sent:>10}  tx refused {refused:>8}"
+                    "  {name:<8} {rx:>10} {routed:>10} {sent:>11} {refused:>10}"
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "  (routed: ip6_forward chose the port; held and unresolved packets are among them)"
+        );
         let _ = writeln!(out, "forwarded  {:>12}", f.forwarded);
         let _ = writeln!(out, "punted     {:>12}", f.punted);
         if f.held > 0 {
@@ -164,6 +175,36 @@ impl Report<'_> {
         );
         out
     }
+}
+
+/// `n` and its noun, in the plural when `n` is not one.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A packet rate in the unit that shows it: pps, kpps or Mpps, three
+/// significant figures.
+pub fn rate(packets: u64, secs: f64) -> String {
+    let pps = packets as f64 / secs.max(1e-9);
+    let (v, unit) = if pps >= 1e6 {
+        (pps / 1e6, "Mpps")
+    } else if pps >= 1e3 {
+        (pps / 1e3, "kpps")
+    } else {
+        (pps, "pps")
+    };
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.decimals$} {unit}")
 }
 
 #[cfg(test)]
@@ -206,7 +247,27 @@ mod tests {
         assert_eq!(j["filters"][0]["hits"], 1);
         let s = r.summary();
         assert!(s.contains("received              5"), "{s}");
+        assert!(
+            s.contains("  port0             5          3           3          0"),
+            "{s}"
+        );
+        assert!(
+            s.contains("held and unresolved packets are among them"),
+            "{s}"
+        );
         assert!(s.contains("noroute"), "{s}");
         assert!(s.contains(": ok"), "{s}");
+    }
+
+    #[test]
+    fn rates_and_counts_read_at_a_glance() {
+        assert_eq!(rate(13, 0.057), "228 pps");
+        assert_eq!(rate(4, 0.011), "364 pps");
+        assert_eq!(rate(45_000, 1.0), "45.0 kpps");
+        assert_eq!(rate(1_000_000, 0.45), "2.22 Mpps");
+        assert_eq!(rate(0, 0.0), "0.00 pps");
+        assert_eq!(count(1, "worker"), "1 worker");
+        assert_eq!(count(2, "worker"), "2 workers");
+        assert_eq!(count(0, "port"), "0 ports");
     }
 }

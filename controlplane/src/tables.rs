@@ -192,7 +192,8 @@ mod tests {
     #[test]
     fn builds_interfaces_routes_and_neighbours() {
         let mut t = tables(
-            "link set port1 mtu 9000 lladdr 02:00:00:00:00:01 zone 7\n\
+            "link set port0 up\n\
+             link set port1 mtu 9000 lladdr 02:00:00:00:00:01 zone 7\n\
              addr add 2001:db8:ff::1/64 dev port0\n\
              route add 2001:db8:1::/48 via fe80::1 dev port1\n\
              route add 2001:db8:dead::/48 blackhole\n\
@@ -243,7 +244,12 @@ mod tests {
 
     #[test]
     fn ports_must_exist() {
-        let e = tables("addr add 2001:db8::1/64 dev port3", 2).unwrap_err();
+        let e = tables(
+            "link set port0 up\nlink set port1 up\nlink set port2 up\nlink set port3 up\n\
+             addr add 2001:db8::1/64 dev port3",
+            2,
+        )
+        .unwrap_err();
         assert_eq!(e, "t.conf: names port3 but DPDK found 2 ports");
     }
 }

@@ -144,7 +144,7 @@ pub fn ip6_forward<P: PacketBuf>(
 ) -> Forward {
     let st = cx.stats;
     let rcvif = &snap.ifnets[usize::from(rx.rcvif)];
-    let len = pkt.pkt_len() - L3;
+    let len = pkt.pkt_len().saturating_sub(L3);
     let ip6 = ipv6::Packet::new_unchecked(&pkt.head()[L3..]);
     let (src, dst, nxt, hlim) = (
         ip6.src_addr(),

@@ -106,7 +106,7 @@ pub fn error_permitted<P: PacketBuf>(
 ) -> bool {
     st.icmp6.icp6s_error.inc();
     errcount(st, err.msg, err.code);
-    let len = pkt.pkt_len() - L3;
+    let len = pkt.pkt_len().saturating_sub(L3);
     let ip6 = ipv6::Packet::new_unchecked(&pkt.head()[L3..]);
     let (src, dst) = (ip6.src_addr(), ip6.dst_addr());
     let mcast_ok = err.msg == Message::PktTooBig
@@ -185,7 +185,7 @@ pub fn build_error<P: PacketBuf, Q: PacketBuf>(
     o: &Origin,
     err: &IcmpError,
 ) -> bool {
-    let quote = (offending.pkt_len() - L3).min(PLD_MAXLEN);
+    let quote = (offending.pkt_len().saturating_sub(L3)).min(PLD_MAXLEN);
     let icmp_len = icmpv6::HEADER_LEN + quote;
     let Some(frame) = out.extend(L3 + ipv6::HEADER_LEN + icmp_len) else {
         return false;
@@ -256,7 +256,7 @@ pub fn build_redirect<P: PacketBuf, Q: PacketBuf>(
         };
     let room = (ipv6::MIN_MTU - opts_at) & !7;
     let data_room = room - ndisc::REDIRECTED_HEADER_OPTION_LEN;
-    let quote = (offending.pkt_len() - L3).min(data_room) & !7;
+    let quote = (offending.pkt_len().saturating_sub(L3)).min(data_room) & !7;
     let icmp_len = opts_at - ipv6::HEADER_LEN + ndisc::REDIRECTED_HEADER_OPTION_LEN + quote;
     let Some(frame) = out.extend(L3 + ipv6::HEADER_LEN + icmp_len) else {
         return false;

@@ -95,7 +95,7 @@ pub fn ip6_input<P: PacketBuf>(
         ifs.ifs6_in_discard.inc();
         Input::Drop(r)
     };
-    let len = pkt.pkt_len() - L3;
+    let len = pkt.pkt_len().saturating_sub(L3);
     if len < ipv6::HEADER_LEN {
         ip6s.ip6s_toosmall.inc();
         ifs.ifs6_in_hdrerr.inc();
@@ -198,7 +198,7 @@ fn hopopts<P: PacketBuf>(
     let ip6s = &st.ip6;
     let ifs = &st.ifs[usize::from(rx.rcvif)];
     // The header must lie within the packet and within its first segment.
-    let len = pkt.pkt_len() - L3;
+    let len = pkt.pkt_len().saturating_sub(L3);
     let head = &pkt.head()[L3..];
     let avail = &head[..len.min(head.len())];
     let Ok(hbh) = ipv6option::Header::new_checked(avail.get(ipv6::HEADER_LEN..).unwrap_or(&[]))

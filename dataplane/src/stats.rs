@@ -271,6 +271,8 @@ counters! {
         tx_enqueued,
         /// frames the transmit queue refused (FreeBSD's ifi_oqdrops)
         tx_oqdrops,
+        /// frames whose length the driver misreported, taken from their segments instead
+        rx_badlen,
     }
 }
 

@@ -72,6 +72,29 @@ impl Eal {
         })
     }
 
+    /// Without hugepages (`--no-huge`) DPDK has only the memory `-m` gave
+    /// it: the bytes of it still free. `None` with hugepages, where memory
+    /// grows as it is asked for.
+    pub fn memory_without_hugepages(&self) -> Option<usize> {
+        // SAFETY: no preconditions once the EAL is initialised.
+        if unsafe { sys::rte_eal_has_hugepages() } != 0 {
+            return None;
+        }
+        // SAFETY: as above; socket ids come from DPDK's own list.
+        let sockets = unsafe { sys::rte_socket_count() };
+        let mut free = 0;
+        for i in 0..sockets {
+            let mut st = sys::rte_malloc_socket_stats::default();
+            // SAFETY: st is writable storage for the stats of a valid socket.
+            let rc =
+                unsafe { sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(i), &mut st) };
+            if rc == 0 {
+                free += st.heap_freesz_bytes;
+            }
+        }
+        Some(free)
+    }
+
     /// The lcore the calling (main) thread is.
     pub fn main_lcore(&self) -> u32 {
         // SAFETY: no preconditions once the EAL is initialised.

@@ -235,9 +235,14 @@ impl Port {
 }
 
 impl RxQueue {
-    /// Receives up to the room left in `out`.
+    pub fn port(&self) -> u16 {
+        self.port.id
+    }
+
+    /// Receives up to the room left in `out`; counts in `badlen` the
+    /// frames whose length the driver misreported (and which were mended).
     #[inline]
-    pub fn rx_burst(&mut self, out: &mut ArrayVec<Mbuf, BURST>) -> usize {
+    pub fn rx_burst(&mut self, out: &mut ArrayVec<Mbuf, BURST>, badlen: &mut u64) -> usize {
         let room = out.remaining_capacity();
         let mut raw = [std::ptr::null_mut::<sys::rte_mbuf>(); BURST];
         // SAFETY: this handle is the queue's only one (&mut self), so no
@@ -247,7 +252,9 @@ impl RxQueue {
         });
         for &p in &raw[..n] {
             // SAFETY: the driver hands over n valid, exclusively owned mbufs.
-            out.push(unsafe { Mbuf::from_raw(NonNull::new_unchecked(p)) });
+            let mut m = unsafe { Mbuf::from_raw(NonNull::new_unchecked(p)) };
+            *badlen += u64::from(m.repair_len());
+            out.push(m);
         }
         n
     }

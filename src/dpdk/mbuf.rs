@@ -63,6 +63,34 @@ impl Mbuf {
         self.seg().pkt_len as usize
     }
 
+    /// Makes the packet length the sum of its segments' lengths if the
+    /// driver said otherwise (DPDK 22.11's net_pcap keeps it in 16 bits);
+    /// returns whether it had to. One comparison for a single segment.
+    #[inline]
+    pub(super) fn repair_len(&mut self) -> bool {
+        let m = self.seg();
+        if m.nb_segs == 1 && m.next.is_null() && m.pkt_len == u32::from(m.data_len) {
+            return false;
+        }
+        let mut total = 0u32;
+        let mut segs = 0u16;
+        let mut seg = Some(m);
+        while let Some(s) = seg {
+            total += u32::from(s.data_len);
+            segs = segs.saturating_add(1);
+            // SAFETY: `next` is null or a valid segment of the chain we own.
+            seg = unsafe { s.next.as_ref() };
+        }
+        if total == m.pkt_len && segs == m.nb_segs {
+            return false;
+        }
+        // SAFETY: we own the chain exclusively; only the head's totals change.
+        let head = unsafe { self.0.as_mut() };
+        head.pkt_len = total;
+        head.nb_segs = segs;
+        true
+    }
+
     /// Copies bytes from `offset` on, across segments.
     pub fn read(&self, mut offset: usize, dst: &mut [u8]) -> usize {
         let mut done = 0;

@@ -20,7 +20,7 @@ pub use eal::Eal;
 pub use ethdev::{Port, PortConfig, RxQueue, TxQueue, frame_len};
 pub use lcore::Lcore;
 pub use mbuf::Mbuf;
-pub use mempool::Mempool;
+pub use mempool::{Mempool, PoolSpec};
 
 #[allow(
     non_camel_case_types,
@@ -36,6 +36,9 @@ mod sys {
 
 /// How many packets a burst moves, as in DPDK's l3fwd.
 pub const BURST: usize = 32;
+
+/// The headroom every mbuf keeps before its data (`RTE_PKTMBUF_HEADROOM`).
+pub const HEADROOM: usize = sys::RTE_PKTMBUF_HEADROOM as usize;
 
 /// A DPDK call that failed: what was being done, and DPDK's errno.
 #[derive(Debug, Clone, PartialEq, Eq)]

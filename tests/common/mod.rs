@@ -203,3 +203,96 @@ pub fn check_icmp6(out: &Path) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Writes a pcapng: an Ethernet interface with `first` packets, then, if
+/// `then` is given, an interface of that link type and more packets.
+pub fn pcapng(path: &Path, first: &[Vec<u8>], then: Option<(pcap_file::DataLink, usize)>) {
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    let idb = |linktype| InterfaceDescriptionBlock {
+        linktype,
+        snaplen: 65535,
+        options: vec![],
+    };
+    let epb = |interface_id, data: &[u8]| EnhancedPacketBlock {
+        interface_id,
+        timestamp: Duration::from_secs(1),
+        original_len: data.len() as u32,
+        data: data.to_vec().into(),
+        options: vec![],
+    };
+    let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
+    w.write_pcapng_block(idb(pcap_file::DataLink::ETHERNET))
+        .unwrap();
+    for f in first {
+        w.write_pcapng_block(epb(0, f)).unwrap();
+    }
+    if let Some((linktype, n)) = then {
+        w.write_pcapng_block(idb(linktype)).unwrap();
+        for f in first.iter().cycle().take(n) {
+            w.write_pcapng_block(epb(1, f)).unwrap();
+        }
+    }
+}
+
+/// A child process killed if the test ends before it does, so that a
+/// failing test never leaves a router busy-polling a core.
+pub struct KillOnDrop(pub Option<std::process::Child>);
+
+impl KillOnDrop {
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        let child = self.0.take().expect("running");
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs the binary with `args` to its end, as `Replay::run` does: one at a
+/// time, its output in files (so a chatty child never blocks on a pipe),
+/// killed and failing the test past [`DEADLINE`].
+pub fn labelgate(name: &str, args: &[&str]) -> Run {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let d = scratch(name);
+    let (out_log, err_log) = (d.join("stdout.log"), d.join("stderr.log"));
+    let mut child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_labelgate"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_log).unwrap())
+            .stderr(std::fs::File::create(&err_log).unwrap())
+            .spawn()
+            .expect("run labelgate"),
+    ));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.as_mut().expect("running").try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "labelgate {args:?} did not finish within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.0 = None;
+    Run {
+        status,
+        stdout: std::fs::read_to_string(out_log).unwrap_or_default(),
+        stderr: std::fs::read_to_string(err_log).unwrap_or_default(),
+        out: d,
+        stats: Value::Null,
+    }
+}
