@@ -576,6 +576,160 @@ def hopopts():
     )
 
 
+# --- issue 7: MAC labels on packets and interfaces ---------------------------
+#
+# A packet takes the effective label of the interface it arrives on
+# (mbuf_create_from_ifnet) and leaves only through an interface whose range
+# admits it (ifnet_check_transmit). A refusal is an error of nd6_output, which
+# the seed answers as any other: Destination Unreachable, address unreachable,
+# quoting the packet; that error carries the refused packet's label
+# (mbuf_create_netlayer) and is itself checked on its way out.
+
+P2HOST = "2001:db8:22::5"        # on port2
+P2HOST_MAC = "02:00:00:00:22:05"
+BEHIND1 = "2001:db8:1::77"       # behind GW1, on port1's side
+MAC_BASE = BASE + f"neigh add {P2HOST} lladdr {P2HOST_MAC} dev port2\n"
+
+
+def from_port(port, ip6):
+    """A frame from the station on `port`'s link."""
+    return Ether(dst=MAC[port], src={0: HOST_MAC, 1: ONLINK_MAC, 2: P2HOST_MAC}[port]) / ip6
+
+
+def refused(port, f):
+    """The seed's answer to a packet nd6_output refused: Destination
+    Unreachable, address unreachable, back to its sender on `port`."""
+    who = {0: (HOST_MAC, ADDR[0], HOST), 1: (ONLINK_MAC, ADDR[1], ONLINK), 2: (P2HOST_MAC, ADDR[2], P2HOST)}[port]
+    return error(port, who[0], who[1], who[2], ICMPv6DestUnreach(code=3), quote(f))
+
+
+@fixture
+def mac_mls():
+    """mls on every port: port0 low(low-high), port1 10(10-high), port2
+    5:1(low-5:1+2). Packets leave only where their label is in range; each
+    refused one is answered, and an answer that port1 refuses too (its
+    label is port2's 5:1) is not sent."""
+    a = from_port(0, udp(HOST, FAR, 1))          # low out of port1: refused
+    b = from_port(0, udp(HOST, P2HOST, 2))       # low out of port2: passes
+    c = from_port(0, udp(HOST, FAR, 3, hlim=1))  # time exceeded, labelled low
+    d = from_port(1, udp(ONLINK, HOST, 4))       # 10 out of port0: passes
+    e = from_port(1, udp(ONLINK, P2HOST, 5))     # 10 out of port2: refused
+    f = from_port(2, udp(P2HOST, HOST, 6))       # 5:1 out of port0: passes
+    g = from_port(2, udp(P2HOST, FAR, 7))        # 5:1 out of port1: refused
+    h = from_port(2, udp(BEHIND1, FAR, 8))       # refused, and so is its answer
+    return dict(
+        config=MAC_BASE + "mac load mls\n"
+               "link set port0 label mls/low(low-high)\n"
+               "link set port1 label mls/10(10-high)\n"
+               "link set port2 label mls/5:1(low-5:1+2)\n",
+        inputs={0: [a, b, c], 1: [d, e], 2: [f, g, h]},
+        expect={0: [refused(0, a), to_host(ICMPv6TimeExceeded(code=0), quote(c, 0)),
+                    forwarded(d, 0, HOST_MAC), forwarded(f, 0, HOST_MAC)],
+                1: [refused(1, e)],
+                2: [forwarded(b, 2, P2HOST_MAC), refused(2, g)]},
+        ordered=False,
+        counters={"fates": {"received": 8, "forwarded": 3, "drops": {"mac": 4, "hlim": 1}},
+                  "ip6stat": {"ip6s_forward": 3, "ip6s_cantforward": 4, "ip6s_odropped": 1},
+                  "icmp6stat": {"icp6s_error": 5, "icp6s_odst_unreach_addr": 4,
+                                "icp6s_otime_exceed_transit": 1},
+                  "mac": {"denied": {"mls": {"EACCES": 5}}},
+                  "interfaces": {"port0": {"label": "mls/low(low-high)"},
+                                 "port1": {"label": "mls/10(10-high)", "ifs6_out_discard": 4},
+                                 "port2": {"label": "mls/5:1(low-5:1+2)", "ifs6_out_discard": 1},
+                                 "lo0": {"label": "mls/equal(equal-equal)"}}},
+    )
+
+
+@fixture
+def mac_biba():
+    """biba with interfaces_equal 0 and port1 trusted: port0 low(low-low),
+    port1 high(high-high), port2 as configured, low(low-high). A low packet
+    may not enter the trusted port, a high one may not leave by port0."""
+    a = from_port(0, udp(HOST, FAR, 1))          # low out of port1: refused
+    b = from_port(0, udp(HOST, P2HOST, 2))       # low out of port2: passes
+    c = from_port(1, udp(ONLINK, HOST, 3))       # high out of port0: refused
+    d = from_port(1, udp(ONLINK, P2HOST, 4))     # high out of port2: passes
+    e = from_port(2, udp(P2HOST, HOST, 5))       # low out of port0: passes
+    f = from_port(2, udp(P2HOST, FAR, 6))        # low out of port1: refused
+    return dict(
+        config=MAC_BASE + "mac load biba\nmac set biba interfaces_equal 0\n"
+               "mac set biba trusted_interfaces port1\n"
+               "link set port2 label biba/low(low-high)\n",
+        inputs={0: [a, b], 1: [c, d], 2: [e, f]},
+        expect={0: [refused(0, a), forwarded(e, 0, HOST_MAC)],
+                1: [refused(1, c)],
+                2: [forwarded(b, 2, P2HOST_MAC), forwarded(d, 2, P2HOST_MAC), refused(2, f)]},
+        ordered=False,
+        counters={"fates": {"received": 6, "forwarded": 3, "drops": {"mac": 3}},
+                  "icmp6stat": {"icp6s_odst_unreach_addr": 3},
+                  "mac": {"denied": {"biba": {"EACCES": 3}}},
+                  "interfaces": {"port0": {"label": "biba/low(low-low)", "ifs6_out_discard": 1},
+                                 "port1": {"label": "biba/high(high-high)", "ifs6_out_discard": 2},
+                                 "port2": {"label": "biba/low(low-high)"},
+                                 "lo0": {"label": "biba/equal(equal-equal)"}}},
+    )
+
+
+@fixture
+def mac_mls_biba():
+    """mls and biba together, each port labelled for both: a packet leaves
+    only if both admit it; each refusal is counted against the policy that
+    made it, one refused by both against each."""
+    a = from_port(0, udp(HOST, FAR, 1))          # both admit
+    b = from_port(0, udp(HOST, P2HOST, 2))       # mls refuses
+    c = from_port(1, udp(ONLINK, HOST, 3))       # biba refuses
+    d = from_port(1, udp(ONLINK, P2HOST, 4))     # both refuse
+    e = from_port(2, udp(P2HOST, HOST, 5))       # both admit
+    f = from_port(2, udp(P2HOST, FAR, 6))        # both admit
+    return dict(
+        config=MAC_BASE + "mac load mls\nmac load biba\n"
+               "link set port0 label mls/low(low-high),biba/high(high-high)\n"
+               "link set port1 label mls/low(low-high),biba/low(low-high)\n"
+               "link set port2 label biba/high(high-high),mls/10(10-high)\n",
+        inputs={0: [a, b], 1: [c, d], 2: [e, f]},
+        expect={0: [refused(0, b), forwarded(e, 0, HOST_MAC)],
+                1: [forwarded(a, 1, GW1_MAC), refused(1, c), refused(1, d), forwarded(f, 1, GW1_MAC)],
+                2: []},
+        ordered=False,
+        counters={"fates": {"received": 6, "forwarded": 3, "drops": {"mac": 3}},
+                  "mac": {"denied": {"mls": {"EACCES": 2}, "biba": {"EACCES": 2}}},
+                  "interfaces": {"port0": {"label": "mls/low(low-high),biba/high(high-high)"},
+                                 "port2": {"label": "mls/10(10-high),biba/high(high-high)"}}},
+    )
+
+
+def ifoff_traffic():
+    return [from_port(0, udp(HOST, FAR, n)) for n in range(3)] + [from_port(1, udp(ONLINK, HOST, 3))]
+
+
+@fixture
+def mac_ifoff():
+    """ifoff with its defaults silences every interface but the loopback:
+    nothing is forwarded, and the answers are refused as well (EPERM)."""
+    ins = ifoff_traffic()
+    return dict(
+        config=MAC_BASE + "mac load ifoff\n",
+        inputs={0: ins[:3], 1: ins[3:]},
+        expect={0: [], 1: [], 2: []},
+        counters={"fates": {"received": 4, "forwarded": 0, "drops": {"mac": 4}},
+                  "ip6stat": {"ip6s_cantforward": 4, "ip6s_odropped": 4},
+                  "mac": {"denied": {"ifoff": {"EPERM": 8}}}},
+    )
+
+
+@fixture
+def mac_ifoff_other():
+    """ifoff with other_enabled 1 lets every interface transmit."""
+    ins = ifoff_traffic()
+    return dict(
+        config=MAC_BASE + "mac load ifoff\nmac set ifoff other_enabled 1\n",
+        inputs={0: ins[:3], 1: ins[3:]},
+        expect={0: [forwarded(ins[3], 0, HOST_MAC)], 1: [forwarded(f, 1, GW1_MAC) for f in ins[:3]], 2: []},
+        ordered=False,
+        counters={"fates": {"received": 4, "forwarded": 4, "dropped": 0}},
+    )
+
+
 # --- writing -----------------------------------------------------------------
 
 def stamp(frames):

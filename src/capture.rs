@@ -7,6 +7,7 @@ use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use controlplane::report::count;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, TsResolution};
@@ -55,14 +56,14 @@ impl Capture {
         let mut out = Vec::new();
         if self.cut_to_snaplen > 0 {
             out.push(format!(
-                "{} records are longer than the capture's snapshot length and are cut to it, as libpcap reads them",
-                self.cut_to_snaplen
+                "{} longer than the capture's snapshot length, cut to it as libpcap reads them",
+                count(self.cut_to_snaplen as usize, "record")
             ));
         }
         if self.cut_to_net_pcap > 0 {
             out.push(format!(
-                "{} records are longer than the {NET_PCAP_MAX_FRAME} bytes net_pcap can carry and are cut to that",
-                self.cut_to_net_pcap
+                "{} longer than the {NET_PCAP_MAX_FRAME} bytes net_pcap can carry, cut to that",
+                count(self.cut_to_net_pcap as usize, "record")
             ));
         }
         out
@@ -256,7 +257,7 @@ pub fn inspect(path: &Path) -> Result<Capture, String> {
                 ));
             }
             Err(e) => {
-                damaged = Some(format!("{e} after {packets} packets"));
+                damaged = Some(format!("{e} after {}", count(packets as usize, "packet")));
                 break;
             }
         }

@@ -4,7 +4,9 @@
 use std::net::Ipv6Addr;
 
 use controlplane::local::{LocalStats, ResolveRequest};
+use dataplane::PacketBuf;
 use dataplane::forward::LogEvent;
+use dataplane::mac::Policies;
 
 use crate::worker::Upcalls;
 
@@ -38,11 +40,17 @@ impl Control {
         self.ifnames.get(usize::from(i)).map_or("?", String::as_str)
     }
 
-    /// Handles what is queued; returns how many items there were.
-    pub fn poll(&mut self, up: &Upcalls) -> usize {
+    /// Handles what is queued; returns how many items there were. A
+    /// punted packet's life ends here, its label with it.
+    pub fn poll(&mut self, up: &Upcalls, mac: &Policies) -> usize {
         let mut n = 0;
-        while let Some(m) = up.punt.pop() {
+        while let Some(mut m) = up.punt.pop() {
             self.local.count_punt(m.data());
+            if mac.labels_mbufs()
+                && let Some(l) = m.label_mut()
+            {
+                mac.mbuf_destroy(l);
+            }
             n += 1;
         }
         while let Some(r) = up.resolve.pop() {

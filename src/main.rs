@@ -181,6 +181,10 @@ fn main_() -> Result<(), Fail> {
             stats_json,
             verbose,
         } => {
+            // The counters may go into the output directory, which replay
+            // makes: make it before their path is checked.
+            std::fs::create_dir_all(&out)
+                .map_err(|e| Fail::Usage(format!("{}: {e}", out.display())))?;
             let mut stats_json = StatsFile::check(stats_json)?;
             let args = replay::Args {
                 input,

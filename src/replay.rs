@@ -160,6 +160,26 @@ fn eal_args(ports: &[String], workers: usize, mem_mb: usize, verbose: bool) -> V
     args
 }
 
+/// net_pcap keeps a capture file open per queue of every port: with many
+/// ports and workers that passes the usual soft limit of 1024 open files,
+/// so replay raises it (up to the hard limit) to what the files need.
+fn open_files(vdevs: &[String]) -> Result<(), Fail> {
+    const SPARE: u64 = 256;
+    let files = vdevs
+        .iter()
+        .map(|v| v.matches("_pcap=").count() as u64)
+        .sum::<u64>();
+    let want = files + SPARE;
+    let got = rlimit::increase_nofile_limit(want)
+        .map_err(|e| Fail::Runtime(format!("cannot raise the open-file limit: {e}")))?;
+    if got < want {
+        return Err(Fail::Usage(format!(
+            "replay needs {want} open files ({files} captures for the ports' queues) but the limit is {got}; raise it (ulimit -n) or use fewer --workers"
+        )));
+    }
+    Ok(())
+}
+
 pub fn replay(a: &Args) -> Result<Outcome, Fail> {
     let config = Config::load(&a.config).map_err(|e| usage(e.to_string()))?;
     if !(1..=MAX_WORKERS).contains(&a.workers) {
@@ -235,8 +255,21 @@ fn run_replay(
     // The same sizing Router::start applies, made before DPDK starts so
     // that the EAL gets the memory the pool will take.
     let planned = queue_per_worker(&(1..=w as u32).collect::<Vec<_>>(), nports);
-    let spec = pool_spec(&config, &rx_queues(&planned, nports), w, &demand);
+    let spec = pool_spec(
+        &config,
+        &rx_queues(&planned, nports),
+        w,
+        &demand,
+        config.mac.policies().labels_mbufs(),
+    );
+    open_files(&vdevs)?;
     let eal = start_eal(&eal_args(&vdevs, w, eal_memory_mb(&spec), a.verbose))?;
+    let found = eal.port_ids().len();
+    if found < usize::from(nports) {
+        return Err(Fail::Runtime(format!(
+            "net_pcap made {found} of the {nports} ports (its messages are above)"
+        )));
+    }
     let lcores: Vec<u32> = eal.worker_lcores().into_iter().take(w).collect();
     let workers = queue_per_worker(&lcores, nports);
     let started = Instant::now();

@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 use controlplane::config::{Config, WorkerConf};
 use controlplane::local::LocalStats;
-use controlplane::report::{PortCounters, Report};
+use controlplane::report::{MacReport, PortCounters, Report};
 use controlplane::{PortInfo, Tables};
 use dataplane::nd6;
 use dataplane::stats::{StatsValues, WorkerStats};
 
 use crate::control::Control;
 use crate::dpdk::{
-    BURST, Eal, HEADROOM, Lcore, Mempool, PoolSpec, Port, PortConfig, RxQueue, TxQueue,
+    BURST, Eal, HEADROOM, LABEL_PRIV_SIZE, Lcore, Mempool, PoolSpec, Port, PortConfig, RxQueue,
+    TxQueue,
 };
 use crate::worker::{self, PUNT_QUEUE, Upcalls, Worker};
 
@@ -122,7 +123,13 @@ pub fn rx_queues(workers: &[WorkerConf], nports: u16) -> Vec<u16> {
 /// buffers and its hold queues), the punt queue, each of those in as many
 /// mbufs as the longest frame needs, and the per-lcore caches; a quarter to
 /// spare, and a size of 2^k - 1, which DPDK's ring-backed pools use best.
-pub fn pool_spec(cfg: &Config, rxq: &[u16], workers: usize, d: &Demand) -> PoolSpec {
+pub fn pool_spec(
+    cfg: &Config,
+    rxq: &[u16],
+    workers: usize,
+    d: &Demand,
+    labelled: bool,
+) -> PoolSpec {
     let ports = rxq.len();
     let segs = d.max_frame.div_ceil(MBUF_DATA).max(1);
     let rx_rings: usize = rxq.iter().map(|&q| usize::from(q.max(1))).sum();
@@ -138,7 +145,9 @@ pub fn pool_spec(cfg: &Config, rxq: &[u16], workers: usize, d: &Demand) -> PoolS
     PoolSpec {
         n: (n.max(2048).next_power_of_two() - 1) as u32,
         cache: POOL_CACHE,
-        priv_size: 0,
+        // Label storage exists only while some policy labels packets, as
+        // FreeBSD's mac_labeled has it.
+        priv_size: if labelled { LABEL_PRIV_SIZE } else { 0 },
         data_room: (MBUF_DATA + HEADROOM) as u16,
     }
 }
@@ -184,6 +193,7 @@ pub struct Finished {
     pub mbufs_in_use: u32,
     /// Workers that ended by panicking.
     pub failed_workers: usize,
+    pub mac: MacReport,
 }
 
 impl Finished {
@@ -194,6 +204,7 @@ impl Finished {
             hw: &self.hw,
             filters: &self.filters,
             local: &self.local,
+            mac: &self.mac,
         }
     }
 }
@@ -251,7 +262,13 @@ impl Router {
         let snapshot = tables.snapshot().map_err(Fail::Usage)?;
         let ifnames: Vec<String> = snapshot.ifnets.iter().map(|i| i.name.clone()).collect();
         let cfg = tables.config();
-        let spec = pool_spec(cfg, &rxq, workers.len(), demand);
+        let spec = pool_spec(
+            cfg,
+            &rxq,
+            workers.len(),
+            demand,
+            cfg.mac.policies().labels_mbufs(),
+        );
         if let Some(free) = eal.memory_without_hugepages()
             && free < spec.bytes()
         {
@@ -350,7 +367,8 @@ impl Router {
 
     /// Handles what the workers handed up.
     pub fn poll(&mut self) -> usize {
-        self.control.poll(&self.upcalls)
+        self.control
+            .poll(&self.upcalls, self.tables.config().mac.policies())
     }
 
     /// Whether a worker's loop ended without being asked to (it failed).
@@ -405,6 +423,11 @@ impl Router {
         // its output files) and returns their mbufs.
         self.ports.clear();
         let mbufs_in_use = self.pool.in_use();
+        // The interfaces detach: their labels end, and only then does the
+        // report read what the policies counted.
+        let labels = self.tables.label_texts();
+        self.tables.release_labels();
+        let mac = MacReport::of(self.tables.config().mac.policies(), labels);
         Finished {
             stats,
             hw,
@@ -413,6 +436,7 @@ impl Router {
             filters,
             mbufs_in_use,
             failed_workers,
+            mac,
         }
     }
 }

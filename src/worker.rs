@@ -188,5 +188,5 @@ pub fn run(w: Worker) {
             break;
         }
     }
-    engine.shutdown();
+    engine.shutdown(&snapshots.load());
 }

@@ -10,14 +10,31 @@ use serde_json::Value;
 
 /// Runs one fixture and checks everything it promises.
 fn fixture(name: &str) {
+    fixture_with(name, "", "");
+}
+
+/// Runs a fixture with `extra` appended to its configuration (a policy
+/// that must change nothing it decides; `tag` names the run's scratch
+/// directories), checks everything it promises, and returns the counters.
+fn fixture_with(name: &str, tag: &str, extra: &str) -> Value {
     let dir = common::fixtures().join(name);
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("fixture.json")).unwrap()).unwrap();
     let inputs = meta["inputs"].as_object().unwrap();
+    let mut config = dir.join("router.conf");
+    let run_name = if extra.is_empty() {
+        name.to_string()
+    } else {
+        let d = common::scratch(&format!("{name}-{tag}-conf"));
+        let text = std::fs::read_to_string(&config).unwrap() + extra;
+        config = d.join("router.conf");
+        std::fs::write(&config, text).unwrap();
+        format!("{name}-{tag}")
+    };
     let mut replay = Replay::new(
-        name,
+        &run_name,
         &dir.join(inputs["port0"].as_str().unwrap()),
-        &dir.join("router.conf"),
+        &config,
     );
     replay.workers(meta["workers"].as_u64().unwrap() as usize);
     for (port, file) in inputs.iter().filter(|(p, _)| *p != "port0") {
@@ -53,6 +70,7 @@ fn fixture(name: &str) {
         "{name}: mbufs not returned"
     );
     common::check_icmp6(&run.out);
+    run.stats
 }
 
 /// One test per fixture; `every_fixture_has_a_test` keeps the list whole.
@@ -85,7 +103,48 @@ fixtures!(
     nd6,
     ratelimit,
     hopopts,
+    mac_mls,
+    mac_biba,
+    mac_mls_biba,
+    mac_ifoff,
+    mac_ifoff_other,
 );
+
+/// The test policy (FreeBSD's mac_test) changes no decision and, over every
+/// fixture, finds every label initialised and destroyed exactly once and
+/// no label used after its end.
+#[test]
+fn every_fixture_under_the_test_policy() {
+    for name in NAMES {
+        let stats = fixture_with(name, "test", "mac load test\n");
+        let policies = stats["mac"]["policies"].as_array().unwrap();
+        let test = policies
+            .iter()
+            .find(|p| p["name"] == "test")
+            .unwrap_or_else(|| panic!("{name}: the test policy is not reported"));
+        let counters = test["counters"].as_object().unwrap();
+        assert!(
+            counters["mbuf_init_label"].as_u64().unwrap()
+                >= stats["fates"]["received"].as_u64().unwrap(),
+            "{name}: every received packet was labelled: {counters:?}"
+        );
+        for (k, v) in counters {
+            if k.ends_with("_labels_live")
+                || ["double_destroy", "use_after_destroy", "corrupted"].contains(&k.as_str())
+            {
+                assert_eq!(v, 0, "{name}: test policy counter {k}: {counters:?}");
+            }
+        }
+    }
+}
+
+/// The stub policy says yes to everything: no decision changes.
+#[test]
+fn every_fixture_under_the_stub_policy() {
+    for name in NAMES {
+        fixture_with(name, "stub", "mac load stub\n");
+    }
+}
 
 #[test]
 fn every_fixture_has_a_test() {

@@ -171,7 +171,7 @@ fn frames_up_to_the_capture_limit() {
         assert_ok(&run);
         assert!(
             run.stderr
-                .contains("2 records are longer than the 65535 bytes net_pcap can carry"),
+                .contains("2 records longer than the 65535 bytes net_pcap can carry, cut to that"),
             "{}",
             run.log()
         );
@@ -259,7 +259,7 @@ fn a_snaplen_shorter_than_the_records_replays_alike_with_any_worker_count() {
         assert_ok(&run);
         assert!(
             run.stderr.contains(&format!(
-                "{longer} records are longer than the capture's snapshot length and are cut to it"
+                "{longer} records longer than the capture's snapshot length, cut to it"
             )),
             "{}",
             run.log()
@@ -434,7 +434,65 @@ fn an_unwritable_stats_path_is_refused_before_anything_starts() {
     args.extend(NO_HUGE);
     let run = labelgate("unwritable-stats-run", &args);
     assert_eq!(run.status.code(), Some(2), "{}", run.log());
+    assert!(
+        run.stderr.contains(&format!(
+            "--stats-json {}: cannot write there",
+            bad.display()
+        )),
+        "{}",
+        run.log()
+    );
     assert!(!run.stderr.contains("EAL"), "{}", run.log());
+}
+
+/// The counters may go into an output directory replay has yet to make.
+#[test]
+fn stats_may_go_into_a_new_output_directory() {
+    let (input, conf) = forward();
+    let d = scratch("new-out").join("not/yet/made");
+    let stats = d.join("stats.json");
+    let run = labelgate(
+        "new-out-run",
+        &[
+            "replay",
+            input.to_str().unwrap(),
+            "--config",
+            conf.to_str().unwrap(),
+            "--out",
+            d.to_str().unwrap(),
+            "--stats-json",
+            stats.to_str().unwrap(),
+        ],
+    );
+    assert!(run.status.success(), "{}", run.log());
+    assert!(stats.exists());
+}
+
+/// With every port fed and sixteen workers, net_pcap opens more capture
+/// files than the usual soft limit of 1024 allows: replay raises it.
+#[test]
+fn many_ports_and_workers_fit_in_the_open_file_limit() {
+    let d = scratch("nofile");
+    let conf = config_with(
+        &d,
+        &(3..32)
+            .map(|p| format!("link set port{p} up\n"))
+            .collect::<String>(),
+    );
+    let (input, _) = forward();
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut replay = Replay::into_dir(&input, &conf, &out);
+    replay.workers(16);
+    for p in 1..32 {
+        replay.rx(&format!("port{p}"), &input);
+    }
+    let run = replay.soft_nofile(1024).run();
+    assert_ok(&run);
+    assert_eq!(
+        run.stats["fates"]["received"],
+        32 * frames(&input).len() as u64
+    );
 }
 
 /// A failed run leaves no empty counters file behind where there was none.

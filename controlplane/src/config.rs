@@ -28,7 +28,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dataplane::fib::RouteFlags;
-use dataplane::iface::prefix_mask;
+use dataplane::iface::{IfFlags, Ifnet, prefix_mask};
+use dataplane::mac::{self, Errno, Kind, Registry};
 use dataplane::pfil::{self, Action, Ports, Rule};
 use dataplane::snapshot::Settings;
 use dataplane::wire::ethernet::Address as EthernetAddress;
@@ -67,6 +68,8 @@ pub struct Link {
     pub pointopoint: bool,
     /// Zone ids set for scopes: (scope, zone), each scope at most once.
     pub zones: Vec<(u8, u32)>,
+    /// The MAC label text `label` gives the port.
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +127,9 @@ pub struct Config {
     pub workers: Vec<WorkerConf>,
     /// The number of ports: `link set` declares port0 up to this one less.
     pub ports: u16,
+    /// The MAC policies `mac load` loads, in order, with `mac set`'s
+    /// settings applied.
+    pub mac: Registry,
 }
 
 /// A configuration error: where, and what.
@@ -197,10 +203,10 @@ impl Config {
 /// would silently override the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Attr {
-    Up,
     Mtu,
     Lladdr,
     Pointopoint,
+    Label,
     /// The scope's name and number.
     Zone(&'static str, u8),
 }
@@ -208,10 +214,10 @@ enum Attr {
 impl fmt::Display for Attr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Attr::Up => f.write_str("up"),
             Attr::Mtu => f.write_str("mtu"),
             Attr::Lladdr => f.write_str("lladdr"),
             Attr::Pointopoint => f.write_str("pointopoint"),
+            Attr::Label => f.write_str("label"),
             Attr::Zone(name, _) => write!(f, "zone {name}"),
         }
     }
@@ -282,6 +288,11 @@ struct Reader {
     /// The receive queues workers poll.
     queues: HashSet<(u16, u16)>,
     lcores: HashSet<u32>,
+    /// The line each port's `label` is on, checked once the policies and
+    /// ports are all known.
+    labels: Vec<(u16, usize)>,
+    /// The line each sysctl was set on.
+    sysctls: HashMap<String, usize>,
 }
 
 impl Reader {
@@ -294,8 +305,9 @@ impl Reader {
             ["filter", "add", rest @ ..] => self.filter(rest),
             ["sysctl", rest @ ..] => self.sysctl(rest),
             ["worker", rest @ ..] => self.worker(rest),
+            ["mac", rest @ ..] => self.mac(rest),
             [first, ..] => Err(format!(
-                "unknown statement `{first}` (expected link, addr, route, neigh, filter, sysctl or worker)"
+                "unknown statement `{first}` (expected link, addr, route, neigh, filter, sysctl, worker or mac)"
             )),
             [] => Ok(()),
         }
@@ -323,7 +335,7 @@ impl Reader {
         let port = port_of(dev)?;
         if rest.is_empty() {
             return Err(
-                "`link set` needs an attribute: up, mtu, lladdr, pointopoint or zone".into(),
+                "`link set` needs an attribute: up, mtu, lladdr, pointopoint, zone or label".into(),
             );
         }
         let line = self.line;
@@ -337,7 +349,8 @@ impl Reader {
         while let [key, tail @ ..] = rest {
             rest = tail;
             match *key {
-                "up" => attrs.set_once(port, Attr::Up, line, false)?,
+                // Saying a port is up again changes nothing: not an error.
+                "up" => {}
                 "mtu" => {
                     let mtu: u32 = number(value(key, &mut rest)?, "MTU")?;
                     if !(1280..=65535).contains(&mtu) {
@@ -360,6 +373,12 @@ impl Reader {
                     let on = on_off(value(key, &mut rest)?)?;
                     attrs.set_once(port, Attr::Pointopoint, line, false)?;
                     link.pointopoint = on;
+                }
+                "label" => {
+                    let text = value(key, &mut rest)?;
+                    attrs.set_once(port, Attr::Label, line, false)?;
+                    link.label = Some(text.to_string());
+                    self.labels.push((port, line));
                 }
                 "zone" => {
                     let v = value(key, &mut rest)?;
@@ -384,7 +403,7 @@ impl Reader {
                 }
                 other => {
                     return Err(format!(
-                        "unknown link attribute `{other}` (expected up, mtu, lladdr, pointopoint or zone)"
+                        "unknown link attribute `{other}` (expected up, mtu, lladdr, pointopoint, zone or label)"
                     ));
                 }
             }
@@ -618,6 +637,9 @@ impl Reader {
         let (name, value) = assignment
             .split_once('=')
             .ok_or("expected `sysctl NAME=VALUE`")?;
+        if let Some(first) = self.sysctls.get(name) {
+            return Err(format!("sysctl {name} is already set on line {first}"));
+        }
         let s = &mut self.cfg.settings;
         match name {
             "net.inet6.ip6.stealth" => s.stealth = bool01(value)?,
@@ -663,6 +685,7 @@ impl Reader {
             }
             other => return Err(format!("unknown sysctl `{other}`")),
         }
+        self.sysctls.insert(name.to_string(), self.line);
         Ok(())
     }
 
@@ -700,9 +723,43 @@ impl Reader {
         Ok(())
     }
 
+    /// `mac load POLICY` and `mac set POLICY KEY VALUE`: policies load in
+    /// file order (the last loaded is asked first), and a setting applies
+    /// to one loaded before it.
+    fn mac(&mut self, w: &[&str]) -> Result<()> {
+        match w {
+            ["load", name] => {
+                let policy = mac::policy_named(name).ok_or_else(|| {
+                    format!(
+                        "unknown MAC policy `{name}` (expected one of {})",
+                        mac::POLICY_NAMES.join(", ")
+                    )
+                })?;
+                self.cfg.mac.register(policy).map_err(|e| match e {
+                    Errno::EEXIST => format!("{name} is loaded already ({e})"),
+                    e => format!("cannot load {name}: {e}"),
+                })
+            }
+            ["set", name, key, value] => {
+                if self.cfg.mac.policies().get(name).is_none() {
+                    return Err(format!("{name} is not loaded (`mac load {name}` first)"));
+                }
+                if (*name, *key) == ("biba", "trusted_interfaces") {
+                    for dev in value.split(',').filter(|d| !d.is_empty()) {
+                        self.dev(dev)?;
+                    }
+                }
+                let policies = self.cfg.mac.policies();
+                policies.get(name).map_or(Ok(()), |p| p.set(key, value))
+            }
+            _ => Err("expected `mac load POLICY` or `mac set POLICY KEY VALUE`".into()),
+        }
+    }
+
     /// Checks that need the whole file.
     fn check(&mut self) -> std::result::Result<(), (usize, String)> {
         self.check_ports()?;
+        self.check_labels()?;
         // A gateway without `dev` is on the link whose prefix covers it.
         let cfg = &mut self.cfg;
         for r in &mut cfg.routes {
@@ -723,6 +780,36 @@ impl Reader {
             }
         }
         Ok(())
+    }
+
+    /// Each port's `label` is one the loaded policies accept for it from
+    /// the configuration's credential, as they will when it starts.
+    fn check_labels(&self) -> std::result::Result<(), (usize, String)> {
+        let p = self.cfg.mac.policies();
+        let mut cred = crate::mac::config_cred(p);
+        let mut result = Ok(());
+        for &(port, line) in &self.labels {
+            let link = &self.cfg.links[usize::from(port)];
+            let ifp = Ifnet::new(
+                port,
+                format!("port{port}"),
+                EthernetAddress::default(),
+                link.mtu.unwrap_or(crate::tables::DEFAULT_MTU),
+                IfFlags {
+                    loopback: false,
+                    pointopoint: link.pointopoint,
+                },
+            );
+            match crate::mac::interface_label(p, &cred, &ifp, link.label.as_deref()) {
+                Ok(mut l) => p.label_destroy(Kind::Ifnet, &mut l),
+                Err(e) => {
+                    result = Err((line, e));
+                    break;
+                }
+            }
+        }
+        p.label_destroy(Kind::Cred, &mut cred.label);
+        result
     }
 
     /// Every port used is declared, the declared ones are numbered from
@@ -987,7 +1074,7 @@ mod tests {
         );
         assert_eq!(
             err("frobnicate"),
-            "test.conf:1: unknown statement `frobnicate` (expected link, addr, route, neigh, filter, sysctl or worker)"
+            "test.conf:1: unknown statement `frobnicate` (expected link, addr, route, neigh, filter, sysctl, worker or mac)"
         );
         assert!(err("link set eth0 mtu 1500").starts_with("test.conf:1: unknown device `eth0`"));
         assert!(err("link set port0 mtu 1000").contains("out of range"));
@@ -1069,6 +1156,17 @@ mod tests {
             err("addr add fe80::1/64 dev port0\naddr add fe80::1/64 dev port0")
                 .contains("assigned twice")
         );
+    }
+
+    #[test]
+    fn a_sysctl_is_set_once_and_up_may_be_said_again() {
+        assert_eq!(
+            err(
+                "link set port0 up\nsysctl net.inet6.ip6.redirect=0\nsysctl net.inet6.ip6.redirect=1"
+            ),
+            "test.conf:3: sysctl net.inet6.ip6.redirect is already set on line 2"
+        );
+        assert!(parse("link set port0 up\nlink set port0 up mtu 1500").is_ok());
     }
 
     #[test]
@@ -1216,10 +1314,6 @@ mod tests {
         assert_eq!(
             err("link set port0 pointopoint on\nlink set port0 pointopoint off"),
             "test.conf:2: `pointopoint` of port0 is already set on line 1"
-        );
-        assert_eq!(
-            err("link set port0 up up"),
-            "test.conf:1: `up` is given twice"
         );
         assert_eq!(
             err("link set port0 zone site 1\nlink set port0 zone 9 zone site 3"),

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod local;
+pub mod mac;
 pub mod report;
 pub mod tables;
 

@@ -32,6 +32,102 @@ impl PortCounters {
     }
 }
 
+/// A loaded MAC policy, as the report shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyReport {
+    pub name: &'static str,
+    pub slot: Option<usize>,
+    pub flags: Vec<&'static str>,
+    pub settings: Vec<(&'static str, String)>,
+    /// What the policy itself counts (the test policy's entry points).
+    pub counters: Vec<(String, u64)>,
+}
+
+/// The MAC framework's part of a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MacReport {
+    /// The loaded policies, in the order they were loaded.
+    pub policies: Vec<PolicyReport>,
+    /// The name of the policy with each id, to read the denial counters.
+    pub names_by_id: Vec<Option<&'static str>>,
+    /// Each interface's label as text, by ifindex.
+    pub labels: Vec<String>,
+}
+
+impl MacReport {
+    /// What `policies` has loaded and `labels` are, now.
+    pub fn of(policies: &dataplane::mac::Policies, labels: Vec<String>) -> MacReport {
+        use dataplane::mac::Flags;
+        let mut out: Vec<PolicyReport> = policies
+            .iter()
+            .map(|(p, slot)| {
+                let flags = p.conf().flags;
+                PolicyReport {
+                    name: p.conf().name,
+                    slot,
+                    flags: [
+                        (Flags::UNLOADOK, "UNLOADOK"),
+                        (Flags::NOTLATE, "NOTLATE"),
+                        (Flags::LABELMBUFS, "LABELMBUFS"),
+                    ]
+                    .into_iter()
+                    .filter(|(f, _)| flags.contains(*f))
+                    .map(|(_, n)| n)
+                    .collect(),
+                    settings: p.settings(),
+                    counters: p.report(),
+                }
+            })
+            .collect();
+        out.reverse();
+        MacReport {
+            policies: out,
+            names_by_id: policies.names_by_id().to_vec(),
+            labels,
+        }
+    }
+
+    /// Refusals at transmit as `(policy, errno, count)`.
+    fn denials<'a>(
+        &'a self,
+        s: &'a StatsValues,
+    ) -> impl Iterator<Item = (&'static str, &'static str, u64)> + 'a {
+        s.mac_denied.iter().enumerate().flat_map(move |(id, row)| {
+            let name = self.names_by_id.get(id).copied().flatten();
+            row.iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(move |(e, &n)| (name.unwrap_or("?"), dataplane::mac::Errno::ALL[e].name(), n))
+        })
+    }
+
+    fn json(&self, s: &StatsValues) -> Value {
+        let mut denied = Map::new();
+        for (policy, errno, n) in self.denials(s) {
+            denied
+                .entry(policy)
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("made as an object")
+                .insert(errno.to_string(), n.into());
+        }
+        let policies: Vec<Value> = self
+            .policies
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "slot": p.slot,
+                    "flags": p.flags,
+                    "settings": p.settings.iter().map(|(k, v)| (k.to_string(), Value::from(v.clone()))).collect::<Map<_, _>>(),
+                    "counters": p.counters.iter().map(|(k, v)| (k.clone(), Value::from(*v))).collect::<Map<_, _>>(),
+                })
+            })
+            .collect();
+        json!({ "policies": policies, "denied": denied })
+    }
+}
+
 /// Everything a report says.
 pub struct Report<'a> {
     pub stats: &'a StatsValues,
@@ -42,6 +138,7 @@ pub struct Report<'a> {
     /// Filter rules as written, by position.
     pub filters: &'a [String],
     pub local: &'a LocalStats,
+    pub mac: &'a MacReport,
 }
 
 fn object<'a>(pairs: impl Iterator<Item = (&'a str, u64)>) -> Value {
@@ -85,6 +182,9 @@ impl Report<'_> {
                 if let Some(hw) = self.hw.get(i) {
                     v["hw"] = hw.json();
                 }
+                if let Some(l) = self.mac.labels.get(i).filter(|l| !l.is_empty()) {
+                    v["label"] = l.clone().into();
+                }
                 (name.clone(), v)
             })
             .collect();
@@ -111,6 +211,7 @@ impl Report<'_> {
             "control": object(self.local.iter()),
             "upcalls": object(s.upcalls.iter()),
             "rtcache": object(s.rtcache.iter()),
+            "mac": self.mac.json(s),
         })
     }
 
@@ -141,6 +242,23 @@ impl Report<'_> {
             out,
             "  (routed: ip6_forward chose the port; held and unresolved packets are among them)"
         );
+        if !self.mac.policies.is_empty() {
+            let names: Vec<&str> = self.mac.policies.iter().map(|p| p.name).collect();
+            let _ = writeln!(out, "mac policies    {}", names.join(", "));
+            for (name, label) in self.ifnames.iter().zip(&self.mac.labels) {
+                if !label.is_empty() {
+                    let _ = writeln!(out, "  {name:<8} label {label}");
+                }
+            }
+            let denied: Vec<String> = self
+                .mac
+                .denials(s)
+                .map(|(p, e, n)| format!("{p} {e} {n}"))
+                .collect();
+            if !denied.is_empty() {
+                let _ = writeln!(out, "  refused at transmit: {}", denied.join(", "));
+            }
+        }
         let _ = writeln!(out, "forwarded  {:>12}", f.forwarded);
         let _ = writeln!(out, "punted     {:>12}", f.punted);
         if f.held > 0 {
@@ -234,6 +352,7 @@ mod tests {
             }],
             filters: &["drop proto udp".to_string()],
             local: &LocalStats::default(),
+            mac: &MacReport::default(),
         };
         let j = r.json();
         assert_eq!(j["fates"]["received"], 5);

@@ -10,6 +10,8 @@ use dataplane::pfil::Pfil;
 use dataplane::wire::ethernet::Address as EthernetAddress;
 use dataplane::wire::ipv6;
 
+use dataplane::mac::{Cred, Kind, Label};
+
 use crate::config::{Config, Dev};
 
 /// The default link MTU, Ethernet's.
@@ -24,11 +26,17 @@ pub struct PortInfo {
 }
 
 /// The router's tables: the configuration applied to the ports found.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Tables {
     config: Config,
     ports: Vec<PortInfo>,
     generation: u64,
+    /// The subject the configuration acts as.
+    cred: Cred,
+    /// Each interface's MAC label, by ifindex (the loopback last): made
+    /// once, when the interfaces attach, and copied into every snapshot
+    /// as the same interface's label.
+    labels: Vec<Label>,
 }
 
 impl Tables {
@@ -43,11 +51,53 @@ impl Tables {
                 if ports.len() == 1 { "" } else { "s" }
             ));
         }
-        Ok(Tables {
+        let cred = crate::mac::config_cred(config.mac.policies());
+        let mut t = Tables {
             config,
             ports,
             generation: 0,
-        })
+            cred,
+            labels: Vec::new(),
+        };
+        let p = t.config.mac.policies().clone();
+        for ifp in t.interfaces() {
+            let text = t
+                .config
+                .links
+                .get(usize::from(ifp.index))
+                .and_then(|l| l.label.as_deref());
+            match crate::mac::interface_label(&p, &t.cred, &ifp, text) {
+                Ok(l) => t.labels.push(l),
+                Err(e) => {
+                    t.release_labels();
+                    return Err(format!("{}: {e}", t.config.file.display()));
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// Destroys the interfaces' and the credential's labels: the
+    /// interfaces detach. Every snapshot's copies go with them.
+    pub fn release_labels(&mut self) {
+        let p = self.config.mac.policies();
+        for mut l in self.labels.drain(..) {
+            p.label_destroy(Kind::Ifnet, &mut l);
+        }
+        if self.cred.label != Label::default() {
+            p.label_destroy(Kind::Cred, &mut self.cred.label);
+            self.cred.label = Label::default();
+        }
+    }
+
+    /// Each interface's label as text, by ifindex (empty where no policy
+    /// labels interfaces).
+    pub fn label_texts(&self) -> Vec<String> {
+        let p = self.config.mac.policies();
+        self.labels
+            .iter()
+            .map(|l| p.label_text(Kind::Ifnet, l))
+            .collect()
     }
 
     pub fn config(&self) -> &Config {
@@ -71,46 +121,11 @@ impl Tables {
     /// filters and settings.
     pub fn snapshot(&mut self) -> Result<Snapshot, String> {
         self.generation += 1;
-        let cfg = &self.config;
-        let mut ifnets = Vec::with_capacity(self.ports.len() + 1);
-        for (i, port) in self.ports.iter().enumerate() {
-            let link = cfg.link(i as u16);
-            let flags = IfFlags {
-                loopback: false,
-                pointopoint: link.pointopoint,
-            };
-            let mut ifp = Ifnet::new(
-                i as IfIndex,
-                format!("port{i}"),
-                link.lladdr.unwrap_or(port.mac),
-                link.mtu.unwrap_or(DEFAULT_MTU),
-                flags,
-            );
-            let mut zones = Zones::for_interface(i as u32 + 1);
-            for &(scope, zone) in &link.zones {
-                zones.0[usize::from(scope)] = zone;
-            }
-            ifp.zones = zones;
-            ifnets.push(ifp);
+        let mut ifnets = self.interfaces();
+        for (ifp, label) in ifnets.iter_mut().zip(&self.labels) {
+            ifp.label = label.clone();
         }
-        let lo = self.loopback();
-        let mut loopback = Ifnet::new(
-            lo,
-            "lo0".into(),
-            EthernetAddress::default(),
-            LOOPBACK_MTU,
-            IfFlags {
-                loopback: true,
-                pointopoint: false,
-            },
-        );
-        loopback.zones = Zones::for_interface(u32::from(lo) + 1);
-        loopback.add_addr(Ifaddr {
-            addr: Ipv6Addr::LOCALHOST,
-            prefix_len: 128,
-        });
-        ifnets.push(loopback);
-
+        let cfg = &self.config;
         for a in &cfg.addrs {
             let ifp = &mut ifnets[usize::from(self.ifindex(a.dev))];
             if !ifp.add_addr(Ifaddr {
@@ -170,7 +185,53 @@ impl Tables {
             local,
             pfil: Pfil::new(cfg.filters.iter().map(|f| f.rule.clone()).collect()),
             settings: cfg.settings.clone(),
+            mac: cfg.mac.policies().clone(),
         })
+    }
+
+    /// The interfaces as they attach: the ports, then the loopback, with
+    /// their link settings, link-local addresses and zones.
+    fn interfaces(&self) -> Vec<Ifnet> {
+        let cfg = &self.config;
+        let mut ifnets = Vec::with_capacity(self.ports.len() + 1);
+        for (i, port) in self.ports.iter().enumerate() {
+            let link = cfg.link(i as u16);
+            let flags = IfFlags {
+                loopback: false,
+                pointopoint: link.pointopoint,
+            };
+            let mut ifp = Ifnet::new(
+                i as IfIndex,
+                format!("port{i}"),
+                link.lladdr.unwrap_or(port.mac),
+                link.mtu.unwrap_or(DEFAULT_MTU),
+                flags,
+            );
+            let mut zones = Zones::for_interface(i as u32 + 1);
+            for &(scope, zone) in &link.zones {
+                zones.0[usize::from(scope)] = zone;
+            }
+            ifp.zones = zones;
+            ifnets.push(ifp);
+        }
+        let lo = self.loopback();
+        let mut loopback = Ifnet::new(
+            lo,
+            "lo0".into(),
+            EthernetAddress::default(),
+            LOOPBACK_MTU,
+            IfFlags {
+                loopback: true,
+                pointopoint: false,
+            },
+        );
+        loopback.zones = Zones::for_interface(u32::from(lo) + 1);
+        loopback.add_addr(Ifaddr {
+            addr: Ipv6Addr::LOCALHOST,
+            prefix_len: 128,
+        });
+        ifnets.push(loopback);
+        ifnets
     }
 }
 

@@ -3,6 +3,13 @@
 //! decide, originating ICMPv6 errors and redirects and holding packets for
 //! unresolved neighbours. Generic over the packet type and over [`Io`], the
 //! worker's hands, so that all of it runs in tests without DPDK.
+//!
+//! Every frame the router sends leaves through one function,
+//! [`Core::ether_output`] (FreeBSD's `ether_output` under `nd6_output`):
+//! the MAC transmit check, the link-layer rewrite, the count and the
+//! transmit. MAC labelling is compiled in or out per burst (`const MAC`):
+//! with no policy loaded the per-packet path has no label work and no
+//! branch for it.
 
 use std::net::Ipv6Addr;
 use std::sync::Arc;
@@ -14,11 +21,13 @@ use crate::forward::{self, Ctx, Forward, LogEvent};
 use crate::icmp6::{self, IcmpError, Origin};
 use crate::iface::{IfIndex, Ifnet};
 use crate::input::{self, Input, L3, RxInfo};
+use crate::mac::MbufLabel;
 use crate::nd6::{self, Event, Held, HoldQueues, HoldResult};
 use crate::packet::PacketBuf;
 use crate::ratelimit::{self, LogLimiter, PpsLimiter};
 use crate::snapshot::Snapshot;
 use crate::stats::{Reason, WorkerStats};
+use crate::wire::ethernet::{self, Address as EthernetAddress};
 use crate::wire::icmpv6::{Message, unreach};
 use crate::wire::ipv6;
 
@@ -84,7 +93,7 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Forwards a burst. Its accounting is one step for readers of the
-    /// counters.
+    /// counters. Whether MAC policies are loaded is asked once per burst.
     pub fn process_burst(
         &mut self,
         burst: impl IntoIterator<Item = P>,
@@ -96,8 +105,14 @@ impl<P: PacketBuf> Engine<P> {
         let core = &mut self.core;
         let _burst = st.burst();
         core.sync(snap);
-        for pkt in burst {
-            core.input(st, pkt, snap, now, io);
+        if snap.mac.is_empty() {
+            for pkt in burst {
+                core.input::<false>(st, pkt, snap, now, io);
+            }
+        } else {
+            for pkt in burst {
+                core.input::<true>(st, pkt, snap, now, io);
+            }
         }
         core.publish(st);
     }
@@ -112,35 +127,23 @@ impl<P: PacketBuf> Engine<P> {
         }
         let _burst = st.burst();
         core.sync(snap);
-        let (timeout, retrans) = (snap.settings.nd6_timeout(), snap.settings.nd6_retrans);
-        while let Some(ev) = core.hold.next_event(snap, now, timeout, retrans) {
-            match ev {
-                Event::Resolved(out, mac, h) => {
-                    let Some(outif) = snap.ifnet(out) else {
-                        core.lost(st, out, h, false, snap, now, io);
-                        continue;
-                    };
-                    let mut pkt = h.pkt;
-                    forward::ether_rewrite(&mut pkt, mac, outif);
-                    if h.received {
-                        st.fates.held.sub(1);
-                        st.fates.forwarded.inc();
-                    }
-                    io.transmit(out, pkt);
-                }
-                Event::Failed(out, h, first) => core.lost(st, out, h, first, snap, now, io),
-                Event::Ask(ifindex, addr) => io.resolve(ifindex, addr),
-            }
+        if snap.mac.is_empty() {
+            core.tick::<false>(st, snap, now, io);
+        } else {
+            core.tick::<true>(st, snap, now, io);
         }
         core.publish(st);
     }
 
     /// Gives up every held packet (at shutdown), counting each as its
     /// resolution failing.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&mut self, snap: &Snapshot) {
         let st = &*self.stats;
         let _burst = st.burst();
-        self.core.hold.drain(|out, h| count_lost(st, out, &h));
+        self.core.hold.drain(|out, h| {
+            count_lost(st, out, &h);
+            free::<true, P>(snap, h.pkt);
+        });
         self.core.publish(st);
     }
 }
@@ -156,6 +159,53 @@ fn count_lost<P>(st: &WorkerStats, out: IfIndex, h: &Held<P>) {
     }
 }
 
+/// A packet's end inside the router: its label is destroyed (when packets
+/// carry labels) and its buffer freed.
+#[inline]
+fn free<const MAC: bool, P: PacketBuf>(snap: &Snapshot, mut pkt: P) {
+    if MAC
+        && snap.mac.labels_mbufs()
+        && let Some(l) = pkt.label_mut()
+    {
+        snap.mac.mbuf_destroy(l);
+    }
+}
+
+/// `nd6_output`'s link-layer rewrite: the next hop's address as
+/// destination, the outgoing interface's as source. Every packet that gets
+/// here passed `ether_input`'s length check or was built by the router.
+#[inline]
+fn ether_rewrite<P: PacketBuf>(pkt: &mut P, dst: EthernetAddress, outif: &Ifnet) {
+    if let Ok(mut eth) = ethernet::Frame::new_checked(pkt.head_mut()) {
+        eth.set_dst_addr(dst);
+        eth.set_src_addr(outif.lladdr);
+    }
+}
+
+/// How `nd6_output` disposed of a packet it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Handed to the transmit queue.
+    Now,
+    /// Held until its next hop is resolved.
+    Held,
+}
+
+/// Why `nd6_output` did not take a packet, and the packet back.
+enum Unsent<P> {
+    /// No hold queue entry can be made (`nd6_resolve_slow`'s ENOBUFS).
+    NoEntry(P),
+    /// The next hop is not on the link (ENOBUFS too, no error sent).
+    OffLink(P),
+    /// `ether_output` refused it (a MAC policy; its errno is counted).
+    Denied(P),
+}
+
+/// An empty label, for a packet checked while packets carry none.
+static UNLABELLED: MbufLabel = MbufLabel {
+    slots: [crate::mac::MbufSlot([0; 5]); crate::mac::MAX_SLOTS],
+};
+
 impl<P: PacketBuf> Core<P> {
     /// Takes this worker's share of the snapshot's ICMPv6 rate limit.
     fn sync(&mut self, snap: &Snapshot) {
@@ -170,7 +220,7 @@ impl<P: PacketBuf> Core<P> {
         st.upcalls.hold_queue.set(self.hold.len() as u64);
     }
 
-    fn input(
+    fn input<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
@@ -181,40 +231,56 @@ impl<P: PacketBuf> Core<P> {
         st.fates.received.inc();
         // Workers poll only ports the snapshot has; were one missing, its
         // frames would be for no interface of this router.
-        let Some(ifp) = snap.ifnet(pkt.rx_port()) else {
+        let ifp = snap.ifnet(pkt.rx_port());
+        if MAC
+            && snap.mac.labels_mbufs()
+            && let Some(l) = pkt.label_mut()
+        {
+            snap.mac.mbuf_init(l);
+            if let Some(ifp) = ifp {
+                snap.mac.mbuf_create_from_ifnet(ifp, l);
+            }
+        }
+        let Some(ifp) = ifp else {
             st.fates.drop_ether_otherhost.inc();
-            return;
+            return free::<MAC, P>(snap, pkt);
         };
         let rx = match input::ether_input(&pkt, ifp) {
             Ok(rx) => rx,
             Err(r) => {
                 st.fates.drop(r).inc();
-                return;
+                return free::<MAC, P>(snap, pkt);
             }
         };
         for _ in 0..LOOPBACK_PASSES {
             match input::ip6_input(&mut pkt, &rx, ifp, snap, st) {
                 Input::Forward => {}
-                Input::Local => return punt(st, pkt, io),
-                Input::Drop(r) => return st.fates.drop(r).inc(),
+                Input::Local => return punt::<MAC, P>(st, pkt, snap, io),
+                Input::Drop(r) => {
+                    st.fates.drop(r).inc();
+                    return free::<MAC, P>(snap, pkt);
+                }
                 Input::Error(r, err) => {
                     st.fates.drop(r).inc();
-                    return self.send_error(st, &pkt, &rx, err, snap, now, io);
+                    self.send_error::<MAC>(st, &pkt, &rx, err, snap, now, io);
+                    return free::<MAC, P>(snap, pkt);
                 }
             }
-            match self.forward(st, pkt, rx, snap, now, io) {
+            match self.forward::<MAC>(st, pkt, rx, snap, now, io) {
                 // Loopback output (`looutput`): the packet comes back in on
-                // the interface it was received on, the seed's `origifp`.
+                // the interface it was received on, the seed's `origifp`,
+                // with its label.
                 Some(back) => pkt = back,
                 None => return,
             }
         }
         st.fates.drop(Reason::Hlim).inc();
+        free::<MAC, P>(snap, pkt);
     }
 
     /// `ip6_forward` and what follows it; a packet routed to the loopback is
     /// handed back to be received again.
-    fn forward(
+    fn forward<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
@@ -234,55 +300,213 @@ impl<P: PacketBuf> Core<P> {
             io.log(ev);
         }
         match decision {
-            Forward::Transmit { out, redirect } => {
-                // The seed sends the packet, then the redirect about it.
-                let redirect =
-                    redirect.and_then(|rt| self.build_redirect(st, &pkt, &rt, snap, now, io));
-                st.fates.forwarded.inc();
-                io.transmit(out, pkt);
-                if let Some((r, rt, dst)) = redirect {
-                    self.originate(st, r, &rt, dst, Message::Redirect, 0, snap, now, io);
-                }
-            }
-            Forward::Hold {
+            Forward::Output {
                 out,
                 next_hop,
                 redirect,
             } => {
-                if !self.hold.can_hold(out, &next_hop) {
-                    // nd6_resolve_slow cannot make an entry: ENOBUFS.
-                    forward::count_unsent(st, out);
-                    st.fates.drop_unresolved.inc();
-                    return None;
-                }
-                forward::count_forwarded(st, out, redirect.is_some());
-                let redirect =
-                    redirect.and_then(|rt| self.build_redirect(st, &pkt, &rt, snap, now, io));
-                st.fates.held.inc();
-                self.hold_packet(
+                // The seed sends the packet, then (only if nd6_output took
+                // it) the redirect about it, built from its copy: here
+                // built once the packet is accepted, before it is handed on.
+                let decided = redirect.is_some();
+                let sent = self.nd6_output::<MAC, _, _>(
                     st,
+                    pkt,
                     out,
                     next_hop,
-                    Held {
-                        pkt,
-                        received: true,
-                    },
+                    true,
                     snap,
                     now,
                     io,
+                    |core, pkt, io| {
+                        redirect
+                            .and_then(|rt| core.build_redirect::<MAC>(st, pkt, &rt, snap, now, io))
+                    },
                 );
-                if let Some((r, rt, dst)) = redirect {
-                    self.originate(st, r, &rt, dst, Message::Redirect, 0, snap, now, io);
+                match sent {
+                    Ok((how, built)) => {
+                        forward::count_forwarded(st, out, decided);
+                        if how == Sent::Held {
+                            st.fates.held.inc();
+                        }
+                        if let Some((r, rt, dst)) = built {
+                            self.originate::<MAC>(
+                                st,
+                                r,
+                                &rt,
+                                dst,
+                                Message::Redirect,
+                                0,
+                                snap,
+                                now,
+                                io,
+                            );
+                        }
+                    }
+                    Err(Unsent::NoEntry(pkt) | Unsent::OffLink(pkt)) => {
+                        forward::count_unsent(st, out);
+                        st.fates.drop_unresolved.inc();
+                        free::<MAC, P>(snap, pkt);
+                    }
+                    Err(Unsent::Denied(pkt)) => {
+                        // Any other error of nd6_output: the seed's default
+                        // case, destination unreachable, address unreachable.
+                        forward::count_unsent(st, out);
+                        st.fates.drop_mac.inc();
+                        self.send_error::<MAC>(
+                            st,
+                            &pkt,
+                            &rx,
+                            IcmpError::unreach(unreach::ADDR),
+                            snap,
+                            now,
+                            io,
+                        );
+                        free::<MAC, P>(snap, pkt);
+                    }
                 }
             }
             Forward::Loopback => return Some(pkt),
-            Forward::Drop(r) => st.fates.drop(r).inc(),
+            Forward::Drop(r) => {
+                st.fates.drop(r).inc();
+                free::<MAC, P>(snap, pkt);
+            }
             Forward::Error(r, err) => {
                 st.fates.drop(r).inc();
-                self.send_error(st, &pkt, &rx, err, snap, now, io);
+                self.send_error::<MAC>(st, &pkt, &rx, err, snap, now, io);
+                free::<MAC, P>(snap, pkt);
             }
         }
         None
+    }
+
+    /// The hold queues' events: packets released to their now-known next
+    /// hop, given up, or due another solicitation.
+    fn tick<const MAC: bool>(
+        &mut self,
+        st: &WorkerStats,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) {
+        let (timeout, retrans) = (snap.settings.nd6_timeout(), snap.settings.nd6_retrans);
+        while let Some(ev) = self.hold.next_event(snap, now, timeout, retrans) {
+            match ev {
+                Event::Resolved(out, mac, h) => {
+                    let Some(outif) = snap.ifnet(out) else {
+                        self.lost::<MAC>(st, out, h, false, snap, now, io);
+                        continue;
+                    };
+                    let received = h.received;
+                    if received {
+                        st.fates.held.sub(1);
+                    }
+                    let sent = self.ether_output::<MAC, _, _>(
+                        st,
+                        h.pkt,
+                        outif,
+                        mac,
+                        received,
+                        snap,
+                        io,
+                        |_, _, _| (),
+                    );
+                    if let Err(pkt) = sent {
+                        // nd6_flush_holdchain ignores the error: counted.
+                        st.ifs[usize::from(out)].ifs6_out_discard.inc();
+                        if !received {
+                            st.ip6.ip6s_odropped.inc();
+                        }
+                        free::<MAC, P>(snap, pkt);
+                    }
+                }
+                Event::Failed(out, h, first) => self.lost::<MAC>(st, out, h, first, snap, now, io),
+                Event::Ask(ifindex, addr) => io.resolve(ifindex, addr),
+            }
+        }
+    }
+
+    /// `nd6_output`: a known neighbour gets the packet through
+    /// [`Core::ether_output`]; an unknown one on the link has it held while
+    /// it is resolved; one off the link is ENOBUFS. `before` runs once the
+    /// packet is accepted (sent or held), with the packet still in hand.
+    #[allow(clippy::too_many_arguments)]
+    fn nd6_output<const MAC: bool, IO: Io<P>, R>(
+        &mut self,
+        st: &WorkerStats,
+        pkt: P,
+        out: IfIndex,
+        next_hop: Ipv6Addr,
+        received: bool,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut IO,
+        before: impl FnOnce(&mut Self, &P, &mut IO) -> R,
+    ) -> Result<(Sent, R), Unsent<P>> {
+        let Some(outif) = snap.ifnet(out) else {
+            return Err(Unsent::OffLink(pkt));
+        };
+        match snap.neighbors.lookup(out, &next_hop) {
+            Some(mac) => self
+                .ether_output::<MAC, IO, R>(st, pkt, outif, mac, received, snap, io, before)
+                .map(|r| (Sent::Now, r))
+                .map_err(Unsent::Denied),
+            None if nd6::is_neighbor(snap, out, &next_hop) => {
+                if !self.hold.can_hold(out, &next_hop) {
+                    return Err(Unsent::NoEntry(pkt));
+                }
+                let r = before(self, &pkt, io);
+                self.hold_packet::<MAC>(st, out, next_hop, Held { pkt, received }, snap, now, io);
+                Ok((Sent::Held, r))
+            }
+            None => Err(Unsent::OffLink(pkt)),
+        }
+    }
+
+    /// `ether_output`, the one way out of the router: the MAC transmit
+    /// check (a refusal, counted by policy and errno, is returned with the
+    /// packet, as `ether_output` returns its error to `nd6_output`), then
+    /// `before`, the link-layer
+    /// rewrite, the count of a received packet as forwarded, and the
+    /// transmit. The label ends here: nothing after the NIC reads it.
+    #[allow(clippy::too_many_arguments)]
+    fn ether_output<const MAC: bool, IO: Io<P>, R>(
+        &mut self,
+        st: &WorkerStats,
+        mut pkt: P,
+        outif: &Ifnet,
+        dst: EthernetAddress,
+        received: bool,
+        snap: &Snapshot,
+        io: &mut IO,
+        before: impl FnOnce(&mut Self, &P, &mut IO) -> R,
+    ) -> Result<R, P> {
+        if MAC {
+            let m = if snap.mac.labels_mbufs() {
+                pkt.label().unwrap_or(&UNLABELLED)
+            } else {
+                &UNLABELLED
+            };
+            let check = snap
+                .mac
+                .ifnet_check_transmit(outif, m, |id, e| st.mac_denied.count(id, e));
+            if check.is_err() {
+                return Err(pkt);
+            }
+        }
+        let r = before(self, &pkt, io);
+        ether_rewrite(&mut pkt, dst, outif);
+        if MAC
+            && snap.mac.labels_mbufs()
+            && let Some(l) = pkt.label_mut()
+        {
+            snap.mac.mbuf_destroy(l);
+        }
+        if received {
+            st.fates.forwarded.inc();
+        }
+        io.transmit(outif.index, pkt);
+        Ok(r)
     }
 
     /// Holds a packet for its next hop. A packet evicted to make room is
@@ -290,7 +514,7 @@ impl<P: PacketBuf> Core<P> {
     /// rules keep errors about errors and redirects from chaining, and the
     /// rate limit bounds the rest.
     #[allow(clippy::too_many_arguments)]
-    fn hold_packet(
+    fn hold_packet<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         out: IfIndex,
@@ -310,13 +534,11 @@ impl<P: PacketBuf> Core<P> {
                     io.resolve(out, next_hop);
                 }
             }
-            HoldResult::Evicted(old) => self.lost(st, out, old, true, snap, now, io),
+            HoldResult::Evicted(old) => self.lost::<MAC>(st, out, old, true, snap, now, io),
             HoldResult::NoEntry(h) => {
-                debug_assert!(
-                    !h.received,
-                    "forwarded packets are checked with can_hold first"
-                );
+                debug_assert!(false, "nd6_output checks can_hold first");
                 st.ip6.ip6s_odropped.inc();
+                free::<MAC, P>(snap, h.pkt);
             }
         }
     }
@@ -325,7 +547,7 @@ impl<P: PacketBuf> Core<P> {
     /// Destination Unreachable, address unreachable (the seed's `senderr`
     /// for a failed next hop).
     #[allow(clippy::too_many_arguments)]
-    fn lost(
+    fn lost<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         out: IfIndex,
@@ -341,7 +563,7 @@ impl<P: PacketBuf> Core<P> {
                 rcvif: out,
                 l2_mcast: false,
             };
-            self.send_error(
+            self.send_error::<MAC>(
                 st,
                 &h.pkt,
                 &rx,
@@ -351,11 +573,26 @@ impl<P: PacketBuf> Core<P> {
                 io,
             );
         }
+        free::<MAC, P>(snap, h.pkt);
+    }
+
+    /// A packet the router makes in answer to `offending` is labelled from
+    /// it (`mac_netinet6_*`, FreeBSD's `mbuf_create_netlayer`).
+    #[inline]
+    fn label_answer<const MAC: bool>(snap: &Snapshot, offending: &P, new: &mut P) {
+        if MAC
+            && snap.mac.labels_mbufs()
+            && let Some(l) = new.label_mut()
+        {
+            snap.mac.mbuf_init(l);
+            snap.mac
+                .mbuf_create_netlayer(offending.label().unwrap_or(&UNLABELLED), l);
+        }
     }
 
     /// `icmp6_error`: the rules, then `icmp6_reflect`, then `ip6_output`.
     #[allow(clippy::too_many_arguments)]
-    fn send_error(
+    fn send_error<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         offending: &P,
@@ -380,9 +617,9 @@ impl<P: PacketBuf> Core<P> {
             st.ip6.ip6s_odropped.inc();
             return;
         }
-        self.originate(st, pkt, &rt, origin.dst, err.msg, err.code, snap, now, io);
+        Self::label_answer::<MAC>(snap, offending, &mut pkt);
+        self.originate::<MAC>(st, pkt, &rt, origin.dst, err.msg, err.code, snap, now, io);
     }
-
     /// `icmp6_reflect`'s addressing: the error goes back to the offending
     /// packet's source, from the address it was sent to if that is the
     /// router's, else from the address source selection picks for the way
@@ -422,7 +659,7 @@ impl<P: PacketBuf> Core<P> {
     /// the link it came in on: the message, the route back to the packet's
     /// source (on that link) and that source; `None` if none is sent.
     #[allow(clippy::type_complexity)]
-    fn build_redirect(
+    fn build_redirect<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         offending: &P,
@@ -450,6 +687,7 @@ impl<P: PacketBuf> Core<P> {
             st.ip6.ip6s_odropped.inc();
             return None;
         }
+        Self::label_answer::<MAC>(snap, offending, &mut pkt);
         st.icmp6_outhist.0[usize::from(u8::from(Message::Redirect))].inc();
         let back = Route {
             gateway: None,
@@ -462,10 +700,10 @@ impl<P: PacketBuf> Core<P> {
     /// `ip6_output` for a packet the router made: counted, then through
     /// `nd6_output` like forwarded traffic.
     #[allow(clippy::too_many_arguments)]
-    fn originate(
+    fn originate<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
-        mut pkt: P,
+        pkt: P,
         rt: &Route,
         dst: Ipv6Addr,
         msg: Message,
@@ -475,38 +713,53 @@ impl<P: PacketBuf> Core<P> {
         io: &mut impl Io<P>,
     ) {
         let out = rt.ifindex;
-        let (Some(outif), Some(ifs)) = (snap.ifnet(out), st.ifs.get(usize::from(out))) else {
+        let (Some(_), Some(ifs)) = (snap.ifnet(out), st.ifs.get(usize::from(out))) else {
             st.ip6.ip6s_odropped.inc();
-            return;
+            return free::<MAC, P>(snap, pkt);
         };
         st.ip6.ip6s_localout.inc();
         ifs.ifs6_out_request.inc();
         icmp6::ifoutstat(ifs, msg, code);
         let next_hop = rt.next_hop(dst);
-        match snap.neighbors.lookup(out, &next_hop) {
-            Some(mac) => {
-                forward::ether_rewrite(&mut pkt, mac, outif);
-                io.transmit(out, pkt);
+        let sent = self.nd6_output::<MAC, _, _>(
+            st,
+            pkt,
+            out,
+            next_hop,
+            false,
+            snap,
+            now,
+            io,
+            |_, _, _| (),
+        );
+        match sent {
+            Ok(_) => {}
+            Err(Unsent::NoEntry(pkt)) => {
+                st.ip6.ip6s_odropped.inc();
+                free::<MAC, P>(snap, pkt);
             }
-            None if nd6::is_neighbor(snap, out, &next_hop) => {
-                let h = Held {
-                    pkt,
-                    received: false,
-                };
-                self.hold_packet(st, out, next_hop, h, snap, now, io);
-            }
-            None => {
+            Err(Unsent::OffLink(pkt) | Unsent::Denied(pkt)) => {
                 ifs.ifs6_out_discard.inc();
                 st.ip6.ip6s_odropped.inc();
+                free::<MAC, P>(snap, pkt);
             }
         }
     }
 }
 
-/// Hands a packet to the control plane, or counts the overflow.
-fn punt<P>(st: &WorkerStats, pkt: P, io: &mut impl Io<P>) {
+/// Hands a packet to the control plane (its label with it), or counts
+/// the overflow.
+fn punt<const MAC: bool, P: PacketBuf>(
+    st: &WorkerStats,
+    pkt: P,
+    snap: &Snapshot,
+    io: &mut impl Io<P>,
+) {
     match io.punt(pkt) {
         Ok(()) => st.fates.punted.inc(),
-        Err(_) => st.fates.drop_punt_overflow.inc(),
+        Err(pkt) => {
+            st.fates.drop_punt_overflow.inc();
+            free::<MAC, P>(snap, pkt);
+        }
     }
 }

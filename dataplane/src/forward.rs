@@ -1,8 +1,8 @@
 //! FreeBSD's `ip6_forward`, branch for branch and counter for counter, as a
 //! function of the packet, where it came from, the snapshot and the time.
 //!
-//! It returns what to do; the engine does it. The order is the seed's
-//! (`seeds/ip6_forward.c`); reject and blackhole routes, which the seed
+//! It returns what to do; the engine does it, `nd6_output` included. The
+//! order is the seed's (FreeBSD's `sys/netinet6/ip6_forward.c`); reject and blackhole routes, which the seed
 //! leaves to the loopback driver, are handled as current FreeBSD handles
 //! them right after the lookup. Errors quote the packet after its hop limit
 //! was decremented, as the seed's `mcopy` does.
@@ -14,30 +14,24 @@ use crate::exthdr;
 use crate::fib::Route;
 use crate::fib::cache::RouteCache;
 use crate::icmp6::IcmpError;
-use crate::iface::{IfIndex, Ifnet};
+use crate::iface::IfIndex;
 use crate::input::{L3, L3View, RxInfo};
-use crate::nd6;
 use crate::packet::PacketBuf;
 use crate::pfil::Action;
 use crate::ratelimit::LogLimiter;
 use crate::snapshot::Snapshot;
 use crate::stats::{Reason, WorkerStats};
-use crate::wire::ethernet::{self, Address as EthernetAddress};
 use crate::wire::icmpv6::unreach;
 use crate::wire::ipv6;
 
 /// What to do with a packet `ip6_forward` looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
-    /// Send it out `out`; its Ethernet header is rewritten. With `redirect`,
-    /// also tell the sender about the better first hop.
-    Transmit {
-        out: IfIndex,
-        redirect: Option<Route>,
-    },
-    /// `nd6_output` found no link-layer address for `next_hop`: hold it.
-    /// The engine counts it forwarded once it is held, as FreeBSD does.
-    Hold {
+    /// `nd6_output` towards `next_hop` on `out`. With `redirect`, tell the
+    /// sender about the better first hop once it is sent. The engine
+    /// counts it forwarded or not by what `nd6_output` returns, as the
+    /// seed does.
+    Output {
         out: IfIndex,
         next_hop: Ipv6Addr,
         redirect: Option<Route>,
@@ -101,17 +95,6 @@ pub fn route_lookup(
     Some(*snap.fib.route(id))
 }
 
-/// `nd6_output`'s link-layer rewrite: the next hop's address as
-/// destination, the outgoing interface's as source. Every packet that gets
-/// here passed `ether_input`'s length check.
-#[inline]
-pub fn ether_rewrite<P: PacketBuf>(pkt: &mut P, dst: EthernetAddress, outif: &Ifnet) {
-    if let Ok(mut eth) = ethernet::Frame::new_checked(pkt.head_mut()) {
-        eth.set_dst_addr(dst);
-        eth.set_src_addr(outif.lladdr);
-    }
-}
-
 /// The counters of a failed `nd6_output` (the seed's error branch before
 /// `senderr`).
 #[inline]
@@ -133,8 +116,8 @@ pub fn count_forwarded(st: &WorkerStats, out: IfIndex, redirect: bool) {
 }
 
 /// `ip6_forward(m, srcrt = 0)` for a packet `ip6_input` found not to be the
-/// router's. Decrements the hop limit (unless stealthy) and, for a packet
-/// to transmit, rewrites its Ethernet header.
+/// router's, up to its call of `nd6_output`. Decrements the hop limit
+/// (unless stealthy).
 pub fn ip6_forward<P: PacketBuf>(
     pkt: &mut P,
     rx: &RxInfo,
@@ -254,25 +237,9 @@ pub fn ip6_forward<P: PacketBuf>(
         return Forward::Loopback;
     }
 
-    match snap.neighbors.lookup(rt.ifindex, &next_hop) {
-        Some(mac) => {
-            ether_rewrite(pkt, mac, outif);
-            count_forwarded(st, rt.ifindex, redirect.is_some());
-            Forward::Transmit {
-                out: rt.ifindex,
-                redirect,
-            }
-        }
-        None if nd6::is_neighbor(snap, rt.ifindex, &next_hop) => Forward::Hold {
-            out: rt.ifindex,
-            next_hop,
-            redirect,
-        },
-        None => {
-            // nd6_resolve_slow cannot make an entry for an address that is
-            // not on the link: ENOBUFS, dropped without an error.
-            count_unsent(st, rt.ifindex);
-            Forward::Drop(Reason::Unresolved)
-        }
+    Forward::Output {
+        out: rt.ifindex,
+        next_hop,
+        redirect,
     }
 }

@@ -87,6 +87,8 @@ pub struct Ifnet {
     /// Groups joined: all-nodes, all-routers and the solicited-node group
     /// of every unicast address.
     pub groups: ArrayVec<Ipv6Addr, MAX_GROUPS>,
+    /// The interface's MAC label (empty while no policy labels interfaces).
+    pub label: crate::mac::Label,
 }
 
 impl Ifnet {
@@ -113,6 +115,7 @@ impl Ifnet {
             zones: Zones::for_interface(u32::from(index) + 1),
             addrs: Vec::new(),
             groups: ArrayVec::new(),
+            label: crate::mac::Label::default(),
         };
         ifp.groups.push(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1));
         ifp.groups.push(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2));

@@ -14,6 +14,7 @@ pub mod icmp6;
 pub mod iface;
 pub mod in6_src;
 pub mod input;
+pub mod mac;
 pub mod nd6;
 pub mod neigh;
 pub mod packet;

@@ -28,9 +28,14 @@ pub trait PacketBuf {
     fn extend(&mut self, len: usize) -> Option<&mut [u8]>;
     /// The DPDK port the packet arrived on.
     fn rx_port(&self) -> u16;
+    /// The packet's MAC label, where the buffer has room for one (an mbuf
+    /// has it in its private area only while some policy labels packets).
+    fn label(&self) -> Option<&MbufLabel>;
+    fn label_mut(&mut self) -> Option<&mut MbufLabel>;
 }
 
 use crate::exthdr::Bytes;
+use crate::mac::MbufLabel;
 
 /// A packet in one heap buffer, for tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +45,7 @@ pub struct VecPacket {
     /// The most [`extend`](PacketBuf::extend) may grow to, as an mbuf's data
     /// room would limit it.
     pub room: usize,
+    pub label: MbufLabel,
 }
 
 impl VecPacket {
@@ -48,6 +54,7 @@ impl VecPacket {
             data,
             port,
             room: 2048,
+            label: MbufLabel::default(),
         }
     }
 }
@@ -88,5 +95,13 @@ impl PacketBuf for VecPacket {
 
     fn rx_port(&self) -> u16 {
         self.port
+    }
+
+    fn label(&self) -> Option<&MbufLabel> {
+        Some(&self.label)
+    }
+
+    fn label_mut(&mut self) -> Option<&mut MbufLabel> {
+        Some(&mut self.label)
     }
 }

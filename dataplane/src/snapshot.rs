@@ -73,6 +73,8 @@ pub struct Snapshot {
     pub local: HashSet<Ipv6Addr>,
     pub pfil: Pfil,
     pub settings: Settings,
+    /// The loaded MAC policies.
+    pub mac: crate::mac::Policies,
 }
 
 impl Snapshot {

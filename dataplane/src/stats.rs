@@ -261,6 +261,8 @@ counters! {
         drop_unresolved,
         /// the control plane's punt queue was full
         drop_punt_overflow,
+        /// refused by a MAC policy on the way out (ifnet_check_transmit)
+        drop_mac,
     }
 }
 
@@ -298,6 +300,7 @@ pub enum Reason {
     Filtered,
     Unresolved,
     PuntOverflow,
+    Mac,
 }
 
 impl Fates {
@@ -324,6 +327,7 @@ impl Fates {
             Reason::Filtered => &self.drop_filtered,
             Reason::Unresolved => &self.drop_unresolved,
             Reason::PuntOverflow => &self.drop_punt_overflow,
+            Reason::Mac => &self.drop_mac,
         }
     }
 }
@@ -377,6 +381,37 @@ pub struct WorkerStats {
     pub filter_hits: Box<[Counter]>,
     pub upcalls: Upcalls,
     pub rtcache: RouteCacheStat,
+    /// `ifnet_check_transmit` refusals by policy id and errno.
+    pub mac_denied: MacDenials,
+}
+
+/// How many errnos a MAC check can answer.
+const MAC_ERRNOS: usize = crate::mac::Errno::ALL.len();
+
+/// Refusals counted per loaded policy (by its id) and errno.
+#[derive(Debug)]
+pub struct MacDenials(pub [[Counter; MAC_ERRNOS]; crate::mac::MAX_POLICIES]);
+
+impl Default for MacDenials {
+    fn default() -> Self {
+        MacDenials(core::array::from_fn(|_| {
+            core::array::from_fn(|_| Counter::default())
+        }))
+    }
+}
+
+impl MacDenials {
+    #[inline]
+    pub fn count(&self, policy: usize, e: crate::mac::Errno) {
+        self.0[policy][e.index()].inc();
+    }
+
+    fn load(&self) -> Vec<[u64; MAC_ERRNOS]> {
+        self.0
+            .iter()
+            .map(|row| core::array::from_fn(|e| row[e].get()))
+            .collect()
+    }
 }
 
 /// An open burst of [`WorkerStats`]; closes it when dropped.
@@ -401,6 +436,9 @@ pub struct StatsValues {
     pub filter_hits: Vec<u64>,
     pub upcalls: UpcallValues,
     pub rtcache: RouteCacheValues,
+    /// `ifnet_check_transmit` refusals: by policy id, by errno (in
+    /// [`crate::mac::Errno::ALL`] order).
+    pub mac_denied: Vec<[u64; MAC_ERRNOS]>,
 }
 
 impl WorkerStats {
@@ -418,6 +456,7 @@ impl WorkerStats {
                 .collect(),
             upcalls: Upcalls::default(),
             rtcache: RouteCacheStat::default(),
+            mac_denied: MacDenials::default(),
         }
     }
 
@@ -471,6 +510,7 @@ impl WorkerStats {
             filter_hits: self.filter_hits.iter().map(Counter::get).collect(),
             upcalls: self.upcalls.load(),
             rtcache: self.rtcache.load(),
+            mac_denied: self.mac_denied.load(),
         }
     }
 }
@@ -506,6 +546,15 @@ impl StatsValues {
         }
         self.upcalls.add(&other.upcalls);
         self.rtcache.add(&other.rtcache);
+        if self.mac_denied.len() < other.mac_denied.len() {
+            self.mac_denied
+                .resize(other.mac_denied.len(), [0; MAC_ERRNOS]);
+        }
+        for (a, b) in self.mac_denied.iter_mut().zip(&other.mac_denied) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
     }
 
     /// Packets dropped, whatever the reason.

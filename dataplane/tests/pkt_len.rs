@@ -44,6 +44,12 @@ impl PacketBuf for Lying {
     fn rx_port(&self) -> u16 {
         self.bytes.rx_port()
     }
+    fn label(&self) -> Option<&dataplane::mac::MbufLabel> {
+        self.bytes.label()
+    }
+    fn label_mut(&mut self) -> Option<&mut dataplane::mac::MbufLabel> {
+        self.bytes.label_mut()
+    }
 }
 
 #[derive(Default)]

@@ -3,6 +3,7 @@
 use std::ptr::NonNull;
 
 use dataplane::PacketBuf;
+use dataplane::mac::MbufLabel;
 
 use super::sys;
 
@@ -163,6 +164,29 @@ impl Mbuf {
     }
 }
 
+/// The bytes of private area a pool needs for its mbufs to carry a MAC
+/// label, a multiple of `RTE_MBUF_PRIV_ALIGN` (8).
+pub const LABEL_PRIV_SIZE: u16 = std::mem::size_of::<MbufLabel>().next_multiple_of(8) as u16;
+
+impl Mbuf {
+    /// The label in the private area, if the pool gave mbufs room for one.
+    #[inline]
+    fn label_ptr(&self) -> Option<*mut MbufLabel> {
+        const _: () = assert!(std::mem::align_of::<MbufLabel>() <= 8);
+        let m = self.seg();
+        if usize::from(m.priv_size) < std::mem::size_of::<MbufLabel>() {
+            return None;
+        }
+        // SAFETY: the private area starts right after the rte_mbuf (DPDK's
+        // rte_mbuf_to_priv), lies within the mbuf's object, and is
+        // RTE_MBUF_PRIV_ALIGN-aligned, which covers MbufLabel's alignment.
+        Some(
+            unsafe { (self.0.as_ptr() as *mut u8).add(std::mem::size_of::<sys::rte_mbuf>()) }
+                .cast::<MbufLabel>(),
+        )
+    }
+}
+
 fn seg_data(m: &sys::rte_mbuf) -> &[u8] {
     // SAFETY: a valid segment's [buf_addr + data_off, + data_len) lies within
     // its buffer; the slice borrows the segment and so cannot outlive it.
@@ -212,5 +236,20 @@ impl PacketBuf for Mbuf {
     #[inline]
     fn rx_port(&self) -> u16 {
         self.port()
+    }
+
+    #[inline]
+    fn label(&self) -> Option<&MbufLabel> {
+        // SAFETY: the area holds priv_size bytes that belong to this mbuf
+        // alone; MbufLabel is plain words, so any bytes there (zeroed by
+        // rte_pktmbuf_init, or a label of the mbuf's last use) are a valid
+        // value; the borrow is tied to &self.
+        self.label_ptr().map(|p| unsafe { &*p })
+    }
+
+    #[inline]
+    fn label_mut(&mut self) -> Option<&mut MbufLabel> {
+        // SAFETY: as for label(); &mut self makes the borrow exclusive.
+        self.label_ptr().map(|p| unsafe { &mut *p })
     }
 }

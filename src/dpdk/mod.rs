@@ -19,7 +19,7 @@ use std::fmt;
 pub use eal::Eal;
 pub use ethdev::{Port, PortConfig, RxQueue, TxQueue, frame_len};
 pub use lcore::Lcore;
-pub use mbuf::Mbuf;
+pub use mbuf::{LABEL_PRIV_SIZE, Mbuf};
 pub use mempool::{Mempool, PoolSpec};
 
 #[allow(

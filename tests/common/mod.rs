@@ -89,6 +89,18 @@ impl Replay {
         self
     }
 
+    /// Runs the replay with a soft open-file limit of `n`, as on a machine
+    /// with the usual defaults. Call it after every other argument.
+    pub fn soft_nofile(&mut self, n: u64) -> &mut Self {
+        let mut c = Command::new("prlimit");
+        c.arg(format!("--nofile={n}:"))
+            .arg("--")
+            .arg(self.cmd.get_program())
+            .args(self.cmd.get_args());
+        self.cmd = c;
+        self
+    }
+
     /// Runs the replay; one that has not finished within [`DEADLINE`] is
     /// killed and fails the test, rather than hold the suite up.
     pub fn run(&mut self) -> Run {

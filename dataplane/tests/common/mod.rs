@@ -317,7 +317,7 @@ impl World {
     }
 
     pub fn shutdown(&mut self) {
-        self.engine.shutdown();
+        self.engine.shutdown(&self.snap);
         assert!(
             self.stats().conserved(),
             "not conserved: {:?}",
