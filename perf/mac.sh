@@ -47,7 +47,7 @@ for name in "${order[@]}"; do
     done | median)
     out=perf/out/callgrind.$name
     valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
-        '--toggle-collect=*Engine*process_burst*' \
+        '--toggle-collect=*process_burst*' \
         ./target/release/labelgate replay "$small" --config "$conf" --out perf/out/grind >/dev/null 2>&1
     ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
     ipp[$name]=$(awk -v ir="$ir" -v n="$grind_packets" 'BEGIN {printf "%.0f", ir / n}')

@@ -1159,6 +1159,84 @@ mod tests {
     }
 
     #[test]
+    fn mac_statements_and_labels() {
+        let c = parse(
+            "link set port0 up\nlink set port1 label mls/low(low-high),biba/high(low-high)\n\
+             mac load mls\nmac load biba\nmac set mls enabled 0\n\
+             mac set biba trusted_interfaces port0,port1\nmac load ifoff\nmac set ifoff other_enabled 1\n",
+        )
+        .unwrap();
+        let p = c.mac.policies();
+        assert_eq!(p.count(), 3);
+        assert_eq!(
+            p.iter().map(|(p, _)| p.conf().name).collect::<Vec<_>>(),
+            vec!["ifoff", "biba", "mls"],
+            "the last loaded is asked first"
+        );
+        assert_eq!(
+            c.link(1).label.as_deref(),
+            Some("mls/low(low-high),biba/high(low-high)")
+        );
+        let settings = p.get("mls").unwrap().settings();
+        assert!(
+            settings.contains(&("enabled", "0".to_string())),
+            "{settings:?}"
+        );
+
+        let base = "link set port0 up\nlink set port1 up\n";
+        let e = |t: &str| err(&format!("{base}{t}"));
+        assert_eq!(
+            e("mac load lomac"),
+            "test.conf:3: unknown MAC policy `lomac` (expected one of mls, biba, ifoff, test, stub)"
+        );
+        assert_eq!(
+            e("mac load mls\nmac load mls"),
+            "test.conf:4: mls is loaded already (EEXIST)"
+        );
+        assert_eq!(
+            e("mac set mls enabled 0"),
+            "test.conf:3: mls is not loaded (`mac load mls` first)"
+        );
+        assert!(
+            e("mac load mls\nmac set mls bogus 1")
+                .starts_with("test.conf:4: mls has no setting `bogus`")
+        );
+        assert!(e("mac load mls\nmac set mls enabled yes").starts_with("test.conf:4: "));
+        assert!(e("mac load ifoff\nmac set ifoff lo_enabled 2").starts_with("test.conf:4: "));
+        assert!(
+            e("mac load biba\nmac set biba trusted_interfaces port7")
+                .starts_with("test.conf:4: port7 is not declared")
+        );
+        assert_eq!(
+            e("mac load"),
+            "test.conf:3: expected `mac load POLICY` or `mac set POLICY KEY VALUE`"
+        );
+        assert!(
+            e("link set port1 label mls/low(low-high)")
+                .starts_with("test.conf:3: label `mls/low(low-high)` for port1: EINVAL: no loaded policy labels interfaces")
+        );
+        assert!(
+            e("mac load mls\nlink set port1 label mls/low")
+                .starts_with("test.conf:4: label `mls/low` for port1: EINVAL")
+        );
+        assert!(
+            e("mac load mls\nlink set port1 label biba/low(low-low)").starts_with("test.conf:4: ")
+        );
+        assert!(e("mac load mls\nlink set port1 label mls/(5-3)").starts_with("test.conf:4: "));
+        assert!(
+            parse(&format!(
+                "{base}link set port1 label mls/low(low-high)\nmac load mls"
+            ))
+            .is_ok(),
+            "a label may come before the load: labels are checked once the file is read"
+        );
+        assert_eq!(
+            e("mac load mls\nlink set port1 label mls/low(low-high) label mls/5(low-high)"),
+            "test.conf:4: `label` is given twice"
+        );
+    }
+
+    #[test]
     fn a_sysctl_is_set_once_and_up_may_be_said_again() {
         assert_eq!(
             err(

@@ -7,7 +7,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
-use super::lattice::{Element, Lattice, Rules, Type, dom, flag_text, set_flag};
+use super::lattice::{Element, Lattice, Rules, Type, dom};
+use super::{flag_text, set_flag};
 use crate::iface::Ifnet;
 
 /// `IFNAMSIZ`: FreeBSD ignores a trusted name this long or longer, which

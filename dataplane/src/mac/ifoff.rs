@@ -70,22 +70,13 @@ impl Policy for Ifoff {
         let setting = self
             .setting(key)
             .ok_or_else(|| format!("ifoff has no setting `{key}` (it has {KEYS})"))?;
-        let on = match value {
-            "0" => false,
-            "1" => true,
-            _ => return Err(format!("ifoff: `{key}` is 0 or 1, not `{value}`")),
-        };
-        setting.store(on, Ordering::Relaxed);
-        Ok(())
+        super::set_flag("ifoff", setting, key, value)
     }
 
     fn settings(&self) -> Vec<(&'static str, String)> {
         ["enabled", "lo_enabled", "other_enabled"]
             .into_iter()
-            .map(|key| {
-                let on = self.setting(key).is_some_and(|s| s.load(Ordering::Relaxed));
-                (key, u8::from(on).to_string())
-            })
+            .filter_map(|key| Some((key, super::flag_text(self.setting(key)?))))
             .collect()
     }
 

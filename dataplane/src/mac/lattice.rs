@@ -12,7 +12,9 @@ use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Conf, Errno, Flags, Kind, Kinds, MacResult, MbufSlot, Policy, Slot, Socket};
+use super::{
+    Conf, Errno, Flags, Kind, Kinds, MacResult, MbufSlot, Policy, Slot, Socket, flag_text, set_flag,
+};
 use crate::iface::Ifnet;
 
 /// An element's type (`MAC_MLS_TYPE_*`).
@@ -383,22 +385,6 @@ fn relabel(dst: &mut Slot, new: &Slot) {
     let mut l = *label(dst);
     l.update(label(new));
     *dst = Slot::Lattice(l);
-}
-
-/// The `security.mac.<policy>.<key>` switches: `0` or `1`.
-pub fn set_flag(policy: &str, flag: &AtomicBool, key: &str, value: &str) -> Result<(), String> {
-    let on = match value {
-        "0" => false,
-        "1" => true,
-        _ => return Err(format!("{policy}: `{key}` is 0 or 1, not `{value}`")),
-    };
-    flag.store(on, Ordering::Relaxed);
-    Ok(())
-}
-
-/// A switch as [`Policy::settings`] reports it.
-pub fn flag_text(flag: &AtomicBool) -> String {
-    u8::from(flag.load(Ordering::Relaxed)).to_string()
 }
 
 /// Where Bell-LaPadula and Biba differ; [`Policy`] follows from these.

@@ -579,12 +579,16 @@ impl Policies {
 
     // Label life cycle.
 
-    /// A packet's label comes into being (`mac_mbuf_init`).
+    /// A packet's label comes into being (`mac_mbuf_init`): each loaded
+    /// policy's slot is cleared, then initialised by it. Other slots are
+    /// nobody's and are left as the buffer's last use left them.
     #[inline]
     pub fn mbuf_init(&self, m: &mut MbufLabel) {
-        *m = MbufLabel::default();
         for l in &self.list {
-            l.with_mslot(m, |s| l.policy.mbuf_init_label(s));
+            l.with_mslot(m, |s| {
+                *s = MbufSlot::default();
+                l.policy.mbuf_init_label(s)
+            });
         }
     }
 
@@ -866,6 +870,27 @@ impl Registry {
     }
 }
 
+/// The `security.mac.<policy>.<key>` switches: `0` or `1`.
+pub fn set_flag(
+    policy: &str,
+    flag: &std::sync::atomic::AtomicBool,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    let on = match value {
+        "0" => false,
+        "1" => true,
+        _ => return Err(format!("{policy}: `{key}` is 0 or 1, not `{value}`")),
+    };
+    flag.store(on, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// A switch as [`Policy::settings`] reports it.
+pub fn flag_text(flag: &std::sync::atomic::AtomicBool) -> String {
+    u8::from(flag.load(std::sync::atomic::Ordering::Relaxed)).to_string()
+}
+
 /// A policy by the name `mac load` gives it.
 pub fn policy_named(name: &str) -> Option<Arc<dyn Policy>> {
     Some(match name {
@@ -880,3 +905,281 @@ pub fn policy_named(name: &str) -> Option<Arc<dyn Policy>> {
 
 /// The names [`policy_named`] knows.
 pub const POLICY_NAMES: [&str; 5] = ["mls", "biba", "ifoff", "test", "stub"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iface::IfFlags;
+
+    /// A policy that answers every check with `answer` and claims the
+    /// label element `claims`.
+    #[derive(Debug)]
+    struct Fixed {
+        name: &'static str,
+        flags: Flags,
+        labels: Kinds,
+        answer: MacResult,
+        claims: &'static str,
+    }
+
+    impl Fixed {
+        fn new(name: &'static str) -> Fixed {
+            Fixed {
+                name,
+                flags: Flags::UNLOADOK,
+                labels: Kinds::NONE,
+                answer: Ok(()),
+                claims: "",
+            }
+        }
+    }
+
+    impl Policy for Fixed {
+        fn conf(&self) -> Conf {
+            Conf {
+                name: self.name,
+                flags: self.flags,
+                labels: self.labels,
+            }
+        }
+        fn ifnet_check_transmit(&self, _: &Ifnet, _: &Slot, _: &MbufSlot) -> MacResult {
+            self.answer
+        }
+        fn socket_check_create(&self, _: &Slot, _: u8) -> MacResult {
+            self.answer
+        }
+        fn externalize(
+            &self,
+            _: Kind,
+            _: &Slot,
+            element: &str,
+            out: &mut String,
+            claimed: &mut u32,
+        ) -> MacResult {
+            if element == self.claims {
+                *claimed += 1;
+                out.push_str(self.name);
+            }
+            Ok(())
+        }
+    }
+
+    fn port() -> Ifnet {
+        Ifnet::new(
+            0,
+            "port0".into(),
+            Default::default(),
+            1500,
+            IfFlags::default(),
+        )
+    }
+
+    fn with(policies: Vec<Fixed>) -> Registry {
+        let mut r = Registry::new();
+        for p in policies {
+            r.register(Arc::new(p)).unwrap();
+        }
+        r
+    }
+
+    fn answering(name: &'static str, answer: MacResult) -> Fixed {
+        Fixed {
+            answer,
+            ..Fixed::new(name)
+        }
+    }
+
+    #[test]
+    fn error_select_keeps_freebsds_precedence() {
+        use Errno::*;
+        let order = [EDEADLK, EINVAL, ESRCH, ENOENT, EACCES, EPERM];
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i + 1..] {
+                assert_eq!(error_select(Err(a), Err(b)), Err(a), "{a} over {b}");
+                assert_eq!(error_select(Err(b), Err(a)), Err(a), "{a} over {b}");
+            }
+            assert_eq!(error_select(Err(a), Err(EBUSY)), Err(a));
+            assert_eq!(error_select(Err(EBUSY), Err(a)), Err(a));
+            assert_eq!(error_select(Err(a), Ok(())), Err(a));
+            assert_eq!(error_select(Ok(()), Err(a)), Err(a));
+        }
+        assert_eq!(
+            error_select(Err(EBUSY), Err(EEXIST)),
+            Err(EBUSY),
+            "of two others, the first"
+        );
+        assert_eq!(error_select(Err(ENOMEM), Ok(())), Err(ENOMEM));
+        assert_eq!(error_select(Ok(()), Ok(())), Ok(()));
+    }
+
+    #[test]
+    fn check_asks_every_policy_and_folds_the_answers() {
+        use Errno::*;
+        let r = with(vec![
+            answering("a", Err(EPERM)),
+            answering("b", Ok(())),
+            answering("c", Err(EACCES)),
+            answering("d", Err(EBUSY)),
+        ]);
+        let mut asked = vec![];
+        let got = r
+            .policies()
+            .ifnet_check_transmit(&port(), &MbufLabel::default(), |id, e| {
+                asked.push((r.policies().names_by_id()[id].unwrap(), e))
+            });
+        assert_eq!(got, Err(EACCES));
+        assert_eq!(
+            asked,
+            vec![("d", EBUSY), ("c", EACCES), ("a", EPERM)],
+            "all are asked, newest first"
+        );
+        assert_eq!(
+            Registry::new()
+                .policies()
+                .socket_check_create(&Cred::default(), 17),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn grant_needs_one_yes() {
+        let p = |r: &Registry| {
+            r.policies()
+                .grant(|p| p.socket_check_create(&Slot::Empty, 17))
+        };
+        assert_eq!(p(&Registry::new()), Err(Errno::EPERM));
+        assert_eq!(
+            p(&with(vec![answering("a", Err(Errno::EACCES))])),
+            Err(Errno::EPERM)
+        );
+        assert_eq!(
+            p(&with(vec![
+                answering("a", Err(Errno::EACCES)),
+                answering("b", Ok(()))
+            ])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn registration_follows_mac_policy_register() {
+        let mut r = Registry::new();
+        r.register(Arc::new(Fixed::new("a"))).unwrap();
+        assert_eq!(r.register(Arc::new(Fixed::new("a"))), Err(Errno::EEXIST));
+        let late = Fixed {
+            flags: Flags::NOTLATE,
+            ..Fixed::new("late")
+        };
+        r.set_late();
+        assert_eq!(r.register(Arc::new(late)), Err(Errno::EBUSY));
+        let stuck = Fixed {
+            flags: Flags::NONE,
+            ..Fixed::new("stuck")
+        };
+        r.register(Arc::new(stuck)).unwrap();
+        assert_eq!(r.unregister("stuck"), Err(Errno::EBUSY));
+        assert_eq!(r.unregister("nonesuch"), Err(Errno::ENOENT));
+        assert_eq!(r.policies().count(), 2);
+        r.unregister("a").unwrap();
+        assert_eq!(r.policies().count(), 1);
+        assert!(r.policies().get("a").is_none());
+    }
+
+    #[test]
+    fn slots_are_four_lowest_first_and_reused_only_when_reclaimed() {
+        let labelling = |name| Fixed {
+            labels: Kinds::of(&[Kind::Ifnet]),
+            ..Fixed::new(name)
+        };
+        let mut r = Registry::new();
+        for n in ["a", "b", "c", "d"] {
+            r.register(Arc::new(labelling(n))).unwrap();
+        }
+        assert_eq!(r.slot_of("a"), Some(Some(0)));
+        assert_eq!(r.slot_of("d"), Some(Some(3)));
+        assert_eq!(r.register(Arc::new(labelling("e"))), Err(Errno::ENOMEM));
+        r.register(Arc::new(Fixed::new("no-slot"))).unwrap();
+        assert_eq!(
+            r.slot_of("no-slot"),
+            Some(None),
+            "a policy without labels takes none"
+        );
+        r.unregister("b").unwrap();
+        assert_eq!(
+            r.register(Arc::new(labelling("e"))),
+            Err(Errno::ENOMEM),
+            "packets may still carry b's slot"
+        );
+        r.reclaim();
+        r.register(Arc::new(labelling("e"))).unwrap();
+        assert_eq!(r.slot_of("e"), Some(Some(1)));
+    }
+
+    #[test]
+    fn at_most_max_policies_load() {
+        let mut r = Registry::new();
+        const NAMES: [&str; MAX_POLICIES] = ["0", "1", "2", "3", "4", "5", "6", "7"];
+        for n in NAMES {
+            r.register(Arc::new(Fixed::new(n))).unwrap();
+        }
+        assert_eq!(r.register(Arc::new(Fixed::new("8"))), Err(Errno::ENOMEM));
+        r.unregister("3").unwrap();
+        r.register(Arc::new(Fixed::new("8"))).unwrap();
+        assert_eq!(
+            r.policies().names_by_id()[3],
+            Some("8"),
+            "the free id is reused"
+        );
+    }
+
+    #[test]
+    fn labelled_kinds_follow_what_is_loaded() {
+        let mut r = Registry::new();
+        assert!(r.policies().is_empty() && !r.policies().labels_mbufs());
+        r.register(policy_named("ifoff").unwrap()).unwrap();
+        assert_eq!(r.policies().labeled(), Kinds::NONE);
+        r.register(policy_named("test").unwrap()).unwrap();
+        assert!(r.policies().labels_mbufs());
+        assert!(r.policies().labeled().contains(Kind::Socket));
+        r.unregister("test").unwrap();
+        assert!(!r.policies().labels_mbufs());
+        assert_eq!(r.policies().count(), 1);
+    }
+
+    #[test]
+    fn every_named_policy_loads() {
+        let mut r = Registry::new();
+        for n in POLICY_NAMES {
+            r.register(policy_named(n).unwrap()).unwrap();
+            assert_eq!(r.policies().get(n).unwrap().conf().name, n);
+        }
+        assert!(policy_named("lomac").is_none());
+    }
+
+    #[test]
+    fn fragment_queues_match_by_boolean_and() {
+        let mut r = Registry::new();
+        r.register(policy_named("mls").unwrap()).unwrap();
+        let p = r.policies();
+        let mut ifp = port();
+        let mut a = MbufLabel::default();
+        let mut b = MbufLabel::default();
+        ifp.label = p.internalize(Kind::Ifnet, "mls/5(low-high)").unwrap();
+        p.mbuf_create_from_ifnet(&ifp, &mut a);
+        ifp.label = p.internalize(Kind::Ifnet, "mls/7(low-high)").unwrap();
+        p.mbuf_create_from_ifnet(&ifp, &mut b);
+        let q = p.ip6q_create(&a);
+        assert!(p.ip6q_match(&a, &q));
+        assert!(
+            !p.ip6q_match(&b, &q),
+            "a fragment of another level opens its own queue"
+        );
+        let mut whole = MbufLabel::default();
+        p.ip6q_reassemble(&q, &mut whole);
+        assert_eq!(whole, a, "the datagram takes the queue's label");
+        assert!(
+            Registry::new().policies().ip6q_match(&b, &q),
+            "no policy has a say"
+        );
+    }
+}

@@ -260,3 +260,119 @@ impl Policies {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iface::IfFlags;
+    use crate::mac::{Registry, policy_named};
+
+    const UDP: u8 = 17;
+
+    fn loaded(names: &[&str]) -> Registry {
+        let mut r = Registry::new();
+        for n in names {
+            r.register(policy_named(n).unwrap()).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn socket_labels_need_a_policy_that_labels_sockets() {
+        let r = loaded(&["ifoff"]);
+        let p = r.policies();
+        let cred = p.cred_init(0, vec![0]);
+        let mut so = p.socket_create(&cred, UDP);
+        assert_eq!(
+            p.setsockopt_label(&cred, &mut so, "mls/low"),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(p.getsockopt_label(&so, "mls", 100), Err(Errno::EINVAL));
+        assert_eq!(p.getsockopt_peerlabel(&so, "mls", 100), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn a_socket_is_labelled_relabelled_and_read_as_mac_socket_c_does() {
+        let r = loaded(&["mls"]);
+        let p = r.policies();
+        let cred = p.cred_init(0, vec![0]);
+        let mut so = p.socket_create(&cred, UDP);
+        assert_eq!(
+            p.getsockopt_label(&so, "mls", 100).unwrap(),
+            "mls/low",
+            "from the subject"
+        );
+        assert_eq!(p.getsockopt_label(&so, "mls", 1), Err(Errno::EINVAL));
+        p.setsockopt_label(&cred, &mut so, "mls/5").unwrap();
+        assert_eq!(p.getsockopt_label(&so, "mls", 100).unwrap(), "mls/5");
+        assert_eq!(
+            p.setsockopt_label(&cred, &mut so, "mls/5(low-high)"),
+            Err(Errno::EINVAL),
+            "a socket label is effective only"
+        );
+        assert_eq!(
+            p.setsockopt_label(&cred, &mut so, "mls/"),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            p.getsockopt_label(&so, "mls", 100).unwrap(),
+            "mls/5",
+            "unchanged"
+        );
+
+        let mut ifp = Ifnet::new(
+            0,
+            "port0".into(),
+            Default::default(),
+            1500,
+            IfFlags::default(),
+        );
+        ifp.label = p.internalize(Kind::Ifnet, "mls/5(low-high)").unwrap();
+        let mut m = MbufLabel::default();
+        p.mbuf_init(&mut m);
+        p.mbuf_create_from_ifnet(&ifp, &mut m);
+        assert_eq!(p.socket_check_deliver(&so, Some(&ifp), &m), Ok(()));
+        p.socketpeer_set_from_mbuf(&m, &mut so);
+        assert_eq!(p.getsockopt_peerlabel(&so, "mls", 100).unwrap(), "mls/5");
+        ifp.label = p.internalize(Kind::Ifnet, "mls/6(low-high)").unwrap();
+        p.mbuf_create_from_ifnet(&ifp, &mut m);
+        assert_eq!(
+            p.socket_check_deliver(&so, Some(&ifp), &m),
+            Err(Errno::EACCES)
+        );
+
+        let mut out = MbufLabel::default();
+        p.socket_create_mbuf(&so, &mut out);
+        let accepted = p.socket_newconn(&so);
+        assert_eq!(p.getsockopt_label(&accepted, "mls", 100).unwrap(), "mls/5");
+        let mut other = p.socket_create(&cred, UDP);
+        p.socketpeer_set_from_socket(&so, &mut other);
+        assert_eq!(p.getsockopt_peerlabel(&other, "mls", 100).unwrap(), "mls/5");
+        p.socket_destroy(&mut so);
+    }
+
+    #[test]
+    fn the_test_policy_sees_each_socket_label_begin_and_end_once() {
+        let r = loaded(&["test"]);
+        let p = r.policies();
+        let mut cred = p.cred_init(0, vec![0]);
+        let mut so = p.socket_create(&cred, UDP);
+        assert_eq!(
+            p.socket_check_bind(&cred, &so, &"[::1]:53".parse().unwrap()),
+            Ok(())
+        );
+        let _ = p.getsockopt_label(&so, "?test", 100);
+        p.socket_destroy(&mut so);
+        p.label_destroy(Kind::Cred, &mut cred.label);
+        let t = p.get("test").unwrap().report();
+        let live = |k: &str| t.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        for kind in ["socket", "socketpeer", "cred"] {
+            assert_eq!(
+                live(&format!("{kind}_labels_live")),
+                Some(0),
+                "{kind}: {t:?}"
+            );
+        }
+        assert_eq!(live("double_destroy"), Some(0));
+    }
+}
