@@ -351,6 +351,7 @@ impl Router {
                 }
             }
         }
+        tables.data_plane_started();
         Ok(Router {
             stop,
             lcores,

@@ -293,6 +293,8 @@ struct Reader {
     labels: Vec<(u16, usize)>,
     /// The line each sysctl was set on.
     sysctls: HashMap<String, usize>,
+    /// The line each `mac set POLICY KEY` was given on.
+    mac_sets: HashMap<(String, String), usize>,
 }
 
 impl Reader {
@@ -744,11 +746,25 @@ impl Reader {
                 if self.cfg.mac.policies().get(name).is_none() {
                     return Err(format!("{name} is not loaded (`mac load {name}` first)"));
                 }
+                if let Some(first) = self.mac_sets.get(&(name.to_string(), key.to_string())) {
+                    return Err(format!(
+                        "mac set {name} {key} is already given on line {first}"
+                    ));
+                }
                 if (*name, *key) == ("biba", "trusted_interfaces") {
                     for dev in value.split(',').filter(|d| !d.is_empty()) {
-                        self.dev(dev)?;
+                        self.port(dev).map_err(|e| {
+                            if dev == "lo0" {
+                                "lo0 is always biba/equal: trusted_interfaces names ports"
+                                    .to_string()
+                            } else {
+                                e
+                            }
+                        })?;
                     }
                 }
+                self.mac_sets
+                    .insert((name.to_string(), key.to_string()), self.line);
                 let policies = self.cfg.mac.policies();
                 policies.get(name).map_or(Ok(()), |p| p.set(key, value))
             }

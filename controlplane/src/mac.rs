@@ -47,6 +47,8 @@ pub fn interface_label(
 fn refusal(p: &Policies, ifp: &Ifnet, text: &str, e: Errno) -> String {
     let why = if !p.labeled().contains(Kind::Ifnet) {
         "no loaded policy labels interfaces (`mac load mls` or `mac load biba` first)"
+    } else if text.len() >= dataplane::mac::MAX_LABEL_BUF_LEN {
+        "label text is at most 8191 bytes"
     } else {
         match e {
             Errno::EINVAL => {
@@ -56,7 +58,12 @@ fn refusal(p: &Policies, ifp: &Ifnet, text: &str, e: Errno) -> String {
             _ => "a policy refuses it",
         }
     };
-    format!("label `{text}` for {}: {e}: {why}", ifp.name)
+    const SHOWN: usize = 64;
+    let shown = match text.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    };
+    format!("label `{shown}` for {}: {e}: {why}", ifp.name)
 }
 
 #[cfg(test)]

@@ -77,6 +77,11 @@ impl Tables {
         Ok(t)
     }
 
+    /// The data plane runs: from now on a NOTLATE policy cannot load.
+    pub fn data_plane_started(&mut self) {
+        self.config.mac.set_late();
+    }
+
     /// Destroys the interfaces' and the credential's labels: the
     /// interfaces detach. Every snapshot's copies go with them.
     pub fn release_labels(&mut self) {

@@ -369,7 +369,29 @@ impl<P: PacketBuf> Core<P> {
                     }
                 }
             }
-            Forward::Loopback => return Some(pkt),
+            Forward::Loopback { out } => {
+                // The seed's nd6_output hands a loopback route's packet to
+                // lo0's if_output as `origifp` (the interface it came in
+                // on), and looutput makes the MAC transmit check there.
+                let rcvif = snap.ifnet(rx.rcvif);
+                if rcvif.is_some_and(|ifp| !Self::mac_permits::<MAC>(st, snap, ifp, &pkt)) {
+                    forward::count_unsent(st, out);
+                    st.fates.drop_mac.inc();
+                    self.send_error::<MAC>(
+                        st,
+                        &pkt,
+                        &rx,
+                        IcmpError::unreach(unreach::ADDR),
+                        snap,
+                        now,
+                        io,
+                    );
+                    free::<MAC, P>(snap, pkt);
+                    return None;
+                }
+                forward::count_forwarded(st, out, false);
+                return Some(pkt);
+            }
             Forward::Drop(r) => {
                 st.fates.drop(r).inc();
                 free::<MAC, P>(snap, pkt);
@@ -417,7 +439,9 @@ impl<P: PacketBuf> Core<P> {
                     if let Err(pkt) = sent {
                         // nd6_flush_holdchain ignores the error: counted.
                         st.ifs[usize::from(out)].ifs6_out_discard.inc();
-                        if !received {
+                        if received {
+                            st.fates.drop_mac.inc();
+                        } else {
                             st.ip6.ip6s_odropped.inc();
                         }
                         free::<MAC, P>(snap, pkt);
@@ -484,18 +508,8 @@ impl<P: PacketBuf> Core<P> {
         io: &mut IO,
         before: impl FnOnce(&mut Self, &P, &mut IO) -> R,
     ) -> Result<R, P> {
-        if MAC {
-            let m = if snap.mac.labels_mbufs() {
-                pkt.label().unwrap_or(&UNLABELLED)
-            } else {
-                &UNLABELLED
-            };
-            let check = snap
-                .mac
-                .ifnet_check_transmit(outif, m, |id, e| st.mac_denied.count(id, e));
-            if check.is_err() {
-                return Err(pkt);
-            }
+        if !Self::mac_permits::<MAC>(st, snap, outif, &pkt) {
+            return Err(pkt);
         }
         let r = before(self, &pkt, io);
         ether_rewrite(&mut pkt, dst, outif);
@@ -510,6 +524,28 @@ impl<P: PacketBuf> Core<P> {
         }
         io.transmit(outif.index, pkt);
         Ok(r)
+    }
+
+    /// `mac_ifnet_check_transmit`: whether the policies let `pkt` leave
+    /// through `ifp`; each refusal is counted by policy and errno.
+    #[inline]
+    fn mac_permits<const MAC: bool>(
+        st: &WorkerStats,
+        snap: &Snapshot,
+        ifp: &Ifnet,
+        pkt: &P,
+    ) -> bool {
+        if !MAC {
+            return true;
+        }
+        let m = if snap.mac.labels_mbufs() {
+            pkt.label().unwrap_or(&UNLABELLED)
+        } else {
+            &UNLABELLED
+        };
+        snap.mac
+            .ifnet_check_transmit(ifp, m, |id, e| st.mac_denied.count(id, e))
+            .is_ok()
     }
 
     /// Holds a packet for its next hop. A packet evicted to make room is

@@ -36,8 +36,11 @@ pub enum Forward {
         next_hop: Ipv6Addr,
         redirect: Option<Route>,
     },
-    /// The route leads to the loopback: the packet comes back to the router.
-    Loopback,
+    /// The route leads to the loopback `out`: the packet comes back to the
+    /// router (the engine counts it forwarded once `looutput` takes it).
+    Loopback {
+        out: IfIndex,
+    },
     Drop(Reason),
     /// Dropped and answered with an ICMPv6 error quoting it.
     Error(Reason, IcmpError),
@@ -233,8 +236,7 @@ pub fn ip6_forward<P: PacketBuf>(
 
     // Loopback output: the packet comes back in as if received again.
     if outif.flags.loopback {
-        count_forwarded(st, rt.ifindex, false);
-        return Forward::Loopback;
+        return Forward::Loopback { out: rt.ifindex };
     }
 
     Forward::Output {

@@ -439,6 +439,13 @@ pub trait Policy: Send + Sync + fmt::Debug {
         Ok(())
     }
 
+    /// `mpo_priv_grant`: may the subject use `privilege` (a `PRIV_*`
+    /// number) that it would otherwise lack? `None`: no say, as a NULL
+    /// entry point; GRANT counts only the policies that answer.
+    fn priv_grant(&self, cred: &Slot, privilege: u32) -> Option<MacResult> {
+        None
+    }
+
     // Fragment reassembly queues.
     fn ip6q_create(&self, m: &MbufSlot, q: &mut Slot) {}
     /// Whether fragment `m` belongs to queue `q`; a policy that has no say
@@ -556,15 +563,21 @@ impl Policies {
         error
     }
 
-    /// `MAC_POLICY_GRANT`: refused (`EPERM`) unless some policy grants.
-    pub fn grant(&self, mut f: impl FnMut(&dyn Policy) -> MacResult) -> MacResult {
+    /// `MAC_POLICY_GRANT`: refused (`EPERM`) unless some policy that has
+    /// a say grants.
+    fn grant(&self, mut f: impl FnMut(&Loaded) -> Option<MacResult>) -> MacResult {
         let mut error = Err(Errno::EPERM);
         for l in &self.list {
-            if f(&*l.policy).is_ok() {
+            if f(l) == Some(Ok(())) {
                 error = Ok(());
             }
         }
         error
+    }
+
+    /// `mac_priv_grant`: whether a policy lets `cred` use `privilege`.
+    pub fn priv_grant(&self, cred: &Cred, privilege: u32) -> MacResult {
+        self.grant(|l| l.policy.priv_grant(l.slot(&cred.label), privilege))
     }
 
     /// `MAC_POLICY_BOOLEAN(..., &&)`: `seed` ANDed with every answer.
@@ -672,7 +685,8 @@ impl Policies {
         Ok(())
     }
 
-    /// `mac_ifnet_check_transmit`: may packet `m` leave through `ifp`?
+    /// `mac_ifnet_check_transmit` (`looutput` and `ether_output` make it):
+    /// may packet `m` leave through `ifp`?
     /// `denied` hears each policy's refusal (its id and errno), for the
     /// counters; the composed answer is returned.
     #[inline]
@@ -786,11 +800,13 @@ impl Registry {
     /// on.
     pub fn register(&mut self, policy: Arc<dyn Policy>) -> MacResult {
         let conf = policy.conf();
-        if self.policies.get(conf.name).is_some() {
-            return Err(Errno::EEXIST);
-        }
+        // mac_policy_modevent refuses a late NOTLATE policy before
+        // mac_policy_register looks at the name.
         if self.late && conf.flags.contains(Flags::NOTLATE) {
             return Err(Errno::EBUSY);
+        }
+        if self.policies.get(conf.name).is_some() {
+            return Err(Errno::EEXIST);
         }
         let id = (0..MAX_POLICIES)
             .find(|&i| self.policies.list.iter().all(|l| l.id != i))
@@ -1042,23 +1058,37 @@ mod tests {
     }
 
     #[test]
-    fn grant_needs_one_yes() {
-        let p = |r: &Registry| {
-            r.policies()
-                .grant(|p| p.socket_check_create(&Slot::Empty, 17))
-        };
-        assert_eq!(p(&Registry::new()), Err(Errno::EPERM));
+    fn grant_needs_a_yes_from_a_policy_that_has_a_say() {
+        #[derive(Debug)]
+        struct Granting(MacResult);
+        impl Policy for Granting {
+            fn conf(&self) -> Conf {
+                Conf {
+                    name: "granting",
+                    flags: Flags::UNLOADOK,
+                    labels: Kinds::NONE,
+                }
+            }
+            fn priv_grant(&self, _: &Slot, _: u32) -> Option<MacResult> {
+                Some(self.0)
+            }
+        }
+        let cred = Cred::default();
+        let grant = |r: &Registry| r.policies().priv_grant(&cred, 0);
+        assert_eq!(grant(&Registry::new()), Err(Errno::EPERM));
+        let mut r = Registry::new();
+        r.register(policy_named("mls").unwrap()).unwrap();
         assert_eq!(
-            p(&with(vec![answering("a", Err(Errno::EACCES))])),
-            Err(Errno::EPERM)
+            grant(&r),
+            Err(Errno::EPERM),
+            "a policy with no say grants nothing"
         );
-        assert_eq!(
-            p(&with(vec![
-                answering("a", Err(Errno::EACCES)),
-                answering("b", Ok(()))
-            ])),
-            Ok(())
-        );
+        r.register(Arc::new(Granting(Err(Errno::EACCES)))).unwrap();
+        assert_eq!(grant(&r), Err(Errno::EPERM));
+        let mut r = Registry::new();
+        r.register(policy_named("mls").unwrap()).unwrap();
+        r.register(Arc::new(Granting(Ok(())))).unwrap();
+        assert_eq!(grant(&r), Ok(()));
     }
 
     #[test]
@@ -1072,6 +1102,12 @@ mod tests {
         };
         r.set_late();
         assert_eq!(r.register(Arc::new(late)), Err(Errno::EBUSY));
+        r.register(policy_named("test").unwrap()).unwrap();
+        assert_eq!(
+            r.register(policy_named("mls").unwrap()),
+            Err(Errno::EBUSY),
+            "mls is NOTLATE"
+        );
         let stuck = Fixed {
             flags: Flags::NONE,
             ..Fixed::new("stuck")
@@ -1079,9 +1115,9 @@ mod tests {
         r.register(Arc::new(stuck)).unwrap();
         assert_eq!(r.unregister("stuck"), Err(Errno::EBUSY));
         assert_eq!(r.unregister("nonesuch"), Err(Errno::ENOENT));
-        assert_eq!(r.policies().count(), 2);
+        assert_eq!(r.policies().count(), 3);
         r.unregister("a").unwrap();
-        assert_eq!(r.policies().count(), 1);
+        assert_eq!(r.policies().count(), 2);
         assert!(r.policies().get("a").is_none());
     }
 

@@ -125,6 +125,11 @@ impl Policy for Stub {
         Ok(())
     }
 
+    /// FreeBSD's mac_stub declines to grant a privilege.
+    fn priv_grant(&self, _: &Slot, _: u32) -> Option<MacResult> {
+        Some(Err(super::Errno::EPERM))
+    }
+
     fn ip6q_create(&self, _: &MbufSlot, _: &mut Slot) {}
     fn ip6q_match(&self, _: &MbufSlot, _: &Slot) -> bool {
         true

@@ -108,6 +108,7 @@ hooks! {
     SocketCheckSend => "socket_check_send",
     SocketCheckStat => "socket_check_stat",
     SocketCheckVisible => "socket_check_visible",
+    PrivGrant => "priv_grant",
     Ip6qCreate => "ip6q_create",
     Ip6qMatch => "ip6q_match",
     Ip6qUpdate => "ip6q_update",
@@ -518,6 +519,12 @@ impl Policy for Test {
         self.check(Kind::Socket, l);
         self.hook(Hook::SocketCheckVisible);
         Ok(())
+    }
+
+    fn priv_grant(&self, cred: &Slot, _: u32) -> Option<MacResult> {
+        self.check(Kind::Cred, cred);
+        self.hook(Hook::PrivGrant);
+        None
     }
 
     fn ip6q_create(&self, m: &MbufSlot, q: &mut Slot) {
