@@ -352,20 +352,7 @@ impl<P: PacketBuf> Core<P> {
                         free::<MAC, P>(snap, pkt);
                     }
                     Err(Unsent::Denied(pkt)) => {
-                        // Any other error of nd6_output: the seed's default
-                        // case, destination unreachable, address unreachable.
-                        forward::count_unsent(st, out);
-                        st.fates.drop_mac.inc();
-                        self.send_error::<MAC>(
-                            st,
-                            &pkt,
-                            &rx,
-                            IcmpError::unreach(unreach::ADDR),
-                            snap,
-                            now,
-                            io,
-                        );
-                        free::<MAC, P>(snap, pkt);
+                        self.refused::<MAC>(st, out, pkt, &rx, snap, now, io);
                     }
                 }
             }
@@ -375,18 +362,7 @@ impl<P: PacketBuf> Core<P> {
                 // on), and looutput makes the MAC transmit check there.
                 let rcvif = snap.ifnet(rx.rcvif);
                 if rcvif.is_some_and(|ifp| !Self::mac_permits::<MAC>(st, snap, ifp, &pkt)) {
-                    forward::count_unsent(st, out);
-                    st.fates.drop_mac.inc();
-                    self.send_error::<MAC>(
-                        st,
-                        &pkt,
-                        &rx,
-                        IcmpError::unreach(unreach::ADDR),
-                        snap,
-                        now,
-                        io,
-                    );
-                    free::<MAC, P>(snap, pkt);
+                    self.refused::<MAC>(st, out, pkt, &rx, snap, now, io);
                     return None;
                 }
                 forward::count_forwarded(st, out, false);
@@ -403,6 +379,34 @@ impl<P: PacketBuf> Core<P> {
             }
         }
         None
+    }
+
+    /// A forwarded packet a MAC policy refused on its way out through `out`:
+    /// an error of nd6_output, which the seed's default case answers with
+    /// destination unreachable, address unreachable.
+    #[allow(clippy::too_many_arguments)]
+    fn refused<const MAC: bool>(
+        &mut self,
+        st: &WorkerStats,
+        out: IfIndex,
+        pkt: P,
+        rx: &RxInfo,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) {
+        forward::count_unsent(st, out);
+        st.fates.drop_mac.inc();
+        self.send_error::<MAC>(
+            st,
+            &pkt,
+            rx,
+            IcmpError::unreach(unreach::ADDR),
+            snap,
+            now,
+            io,
+        );
+        free::<MAC, P>(snap, pkt);
     }
 
     /// The hold queues' events: packets released to their now-known next
