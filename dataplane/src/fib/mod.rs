@@ -1,14 +1,16 @@
 //! The forwarding information base: routes and longest-prefix match.
 //!
-//! The table is immutable once built; the control plane builds a new one and
-//! publishes it in a new snapshot. Lookups go through the per-core
-//! [`cache::RouteCache`] first.
+//! Workers read a table through a snapshot and never change it; the
+//! control plane changes its own copy a route at a time ([`Fib::insert`],
+//! [`Fib::remove`]) and publishes it in a new snapshot. Lookups go through
+//! the per-core [`cache::RouteCache`] first, then the trie in [`dir`].
 
 pub mod cache;
+pub mod dir;
 
 use std::net::Ipv6Addr;
 
-use prefix_trie::PrefixMap;
+use hashbrown::HashMap;
 
 use crate::iface::{IfIndex, prefix_mask};
 
@@ -49,11 +51,15 @@ impl Route {
 /// Index of a route in its [`Fib`].
 pub type RouteId = u32;
 
-/// An immutable routing table.
+/// A routing table: the routes, by id, and the trie that finds them.
 #[derive(Debug, Clone, Default)]
 pub struct Fib {
+    /// By id; a removed route's id is kept free for the next insert.
     routes: Vec<Route>,
-    trie: PrefixMap<(u128, u8), RouteId>,
+    free: Vec<RouteId>,
+    /// Each route's id by (prefix, length), for replacing and removing.
+    index: HashMap<(u128, u8), RouteId>,
+    dir: dir::Dir,
 }
 
 impl Fib {
@@ -61,34 +67,78 @@ impl Fib {
     pub fn new(routes: impl IntoIterator<Item = Route>) -> Fib {
         let mut fib = Fib::default();
         for r in routes {
-            let key = (r.prefix.to_bits() & prefix_mask(r.prefix_len), r.prefix_len);
-            match fib.trie.get(&key) {
-                Some(&id) => fib.routes[id as usize] = r,
-                None => {
-                    let id = fib.routes.len() as RouteId;
-                    fib.routes.push(r);
-                    fib.trie.insert(key, id);
-                }
-            }
+            fib.insert(r);
         }
         fib
     }
 
-    /// Longest-prefix match.
-    pub fn lookup(&self, dst: &Ipv6Addr) -> Option<RouteId> {
-        self.trie.get_lpm(&(dst.to_bits(), 128)).map(|(_, &id)| id)
+    /// Adds a route, or replaces the one for the same prefix; its id.
+    pub fn insert(&mut self, r: Route) -> RouteId {
+        let key = (r.prefix.to_bits() & prefix_mask(r.prefix_len), r.prefix_len);
+        if let Some(&id) = self.index.get(&key) {
+            self.routes[id as usize] = r;
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.routes[id as usize] = r;
+                id
+            }
+            None => {
+                self.routes.push(r);
+                (self.routes.len() - 1) as RouteId
+            }
+        };
+        self.index.insert(key, id);
+        self.dir.insert(key.0, key.1, id);
+        id
     }
 
+    /// Removes the route for `prefix/len`, if there is one: the addresses
+    /// it covered fall to the next shorter route that covers them.
+    pub fn remove(&mut self, prefix: Ipv6Addr, len: u8) -> Option<Route> {
+        let key = (prefix.to_bits() & prefix_mask(len), len);
+        let id = self.index.remove(&key)?;
+        let cover = (0..len).rev().find_map(|l| {
+            self.index
+                .get(&(key.0 & prefix_mask(l), l))
+                .map(|&c| (c, l))
+        });
+        self.dir.remove(key.0, key.1, id, cover);
+        self.free.push(id);
+        Some(self.routes[id as usize])
+    }
+
+    /// Longest-prefix match.
+    #[inline]
+    pub fn lookup(&self, dst: &Ipv6Addr) -> Option<RouteId> {
+        self.dir.lookup(dst.to_bits())
+    }
+
+    /// Longest-prefix match for a burst of destinations, a level of the
+    /// trie at a time across them.
+    pub fn lookup_many(&self, dsts: &[u128], out: &mut [Option<RouteId>]) {
+        self.dir.lookup_many(dsts, out);
+    }
+
+    /// The route of an id [`Fib::lookup`] gave.
+    #[inline]
     pub fn route(&self, id: RouteId) -> &Route {
         &self.routes[id as usize]
     }
 
+    /// Routes in the table.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.index.is_empty()
+    }
+
+    /// Bytes the trie takes, and its nodes.
+    pub fn memory(&self) -> (usize, usize) {
+        (self.dir.memory(), self.dir.nodes())
     }
 }
 
@@ -135,6 +185,40 @@ mod tests {
                 .ifindex,
             2
         );
+    }
+
+    #[test]
+    fn routes_come_and_go_one_at_a_time() {
+        let mut fib = Fib::new([route("::", 0, 0), route("2001:db8::", 32, 1)]);
+        let at = |fib: &Fib, a: &str| {
+            fib.lookup(&a.parse().unwrap())
+                .map(|id| fib.route(id).ifindex)
+        };
+        fib.insert(route("2001:db8:1::", 48, 2));
+        assert_eq!(at(&fib, "2001:db8:1::9"), Some(2));
+        assert_eq!(
+            fib.insert(route("2001:db8:1::", 48, 3)),
+            2,
+            "replaced in place"
+        );
+        assert_eq!(at(&fib, "2001:db8:1::9"), Some(3));
+        assert_eq!(
+            fib.remove("2001:db8:1::".parse().unwrap(), 48)
+                .unwrap()
+                .ifindex,
+            3
+        );
+        assert_eq!(
+            at(&fib, "2001:db8:1::9"),
+            Some(1),
+            "falls to the covering /32"
+        );
+        assert!(fib.remove("2001:db8:1::".parse().unwrap(), 48).is_none());
+        fib.remove("2001:db8::".parse().unwrap(), 32);
+        assert_eq!(at(&fib, "2001:db8:1::9"), Some(0));
+        fib.insert(route("2001:db8:7::", 48, 7));
+        assert_eq!(fib.len(), 2);
+        assert_eq!(at(&fib, "2001:db8:7::1"), Some(7), "a freed id is reused");
     }
 
     #[test]
