@@ -69,6 +69,11 @@ enum Cmd {
         /// Write the counters as JSON to this file at exit.
         #[arg(long)]
         stats_json: Option<PathBuf>,
+        /// Mbufs beyond what the ports, queues and workers need, for drivers
+        /// that keep packets of their own (net_pcap's infinite_rx keeps its
+        /// whole capture in mbufs of the port's pool).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        extra_mbufs: u32,
         /// Print a line of counters every this many seconds (1 or more).
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
         stats_interval: Option<u64>,
@@ -220,6 +225,7 @@ fn main_() -> Result<(), Fail> {
             eal,
             stats_json,
             stats_interval,
+            extra_mbufs,
             eal_args,
         } => {
             let mut stats_json = StatsFile::check(stats_json)?;
@@ -228,6 +234,7 @@ fn main_() -> Result<(), Fail> {
                 eal,
                 eal_args,
                 stats_interval,
+                extra_mbufs,
             })?;
             print!("{}", f.report().summary());
             finish(&f, stats_json.as_mut(), serde_json::json!({}))

@@ -251,6 +251,7 @@ fn run_replay(
         tx_desc: REPLAY_DESC,
         max_frame: inputs.values().map(|c| c.max_len).max().unwrap_or(0),
         packets: Some(expected),
+        extra: 0,
     };
     // The same sizing Router::start applies, made before DPDK starts so
     // that the EAL gets the memory the pool will take.

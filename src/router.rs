@@ -102,6 +102,9 @@ pub struct Demand {
     /// At most this many received packets can be inside the router at once
     /// (a replay's input count); `None` when unbounded.
     pub packets: Option<u64>,
+    /// Mbufs the driver keeps for itself beyond its rings (`run
+    /// --extra-mbufs`).
+    pub extra: u32,
 }
 
 /// The receive queues each port needs for `workers` (highest queue + 1).
@@ -121,7 +124,8 @@ pub fn rx_queues(workers: &[WorkerConf], nports: u16) -> Vec<u16> {
 /// every descriptor of every ring (a chained frame takes a descriptor per
 /// segment), every packet a worker can hold (its burst, its transmit
 /// buffers and its hold queues), the punt queue, each of those in as many
-/// mbufs as the longest frame needs, and the per-lcore caches; a quarter to
+/// mbufs as the longest frame needs, the per-lcore caches and what the
+/// driver keeps for itself (`Demand::extra`); a quarter to
 /// spare, and a size of 2^k - 1, which DPDK's ring-backed pools use best.
 pub fn pool_spec(
     cfg: &Config,
@@ -141,7 +145,7 @@ pub fn pool_spec(
         held = held.min(n.saturating_mul(2));
     }
     let caches = (workers + 1) * (POOL_CACHE as usize * 3 / 2);
-    let n = (rings + held as usize * segs + caches) * 5 / 4;
+    let n = (rings + held as usize * segs + caches + d.extra as usize) * 5 / 4;
     PoolSpec {
         n: (n.max(2048).next_power_of_two() - 1) as u32,
         cache: POOL_CACHE,

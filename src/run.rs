@@ -17,6 +17,7 @@ pub struct Args {
     pub eal: Option<String>,
     pub eal_args: Vec<String>,
     pub stats_interval: Option<u64>,
+    pub extra_mbufs: u32,
 }
 
 pub fn run(a: &Args) -> Result<Finished, Fail> {
@@ -57,6 +58,7 @@ pub fn run(a: &Args) -> Result<Finished, Fail> {
         tx_desc: TX_DESC,
         max_frame,
         packets: None,
+        extra: a.extra_mbufs,
     };
     let mut router = Router::start(eal, config, &workers, &demand)?;
     eprintln!(

@@ -625,6 +625,99 @@ fn run_without_hugepages_says_what_memory_it_needs() {
     );
 }
 
+/// net_pcap's infinite_rx keeps its whole capture in mbufs of the port's
+/// pool: `run` needs `--extra-mbufs` for them, and with it forwards.
+#[test]
+fn extra_mbufs_make_room_for_a_driver_that_keeps_packets() {
+    let d = scratch("extra-mbufs");
+    let cap = d.join("flows.pcap");
+    let ok = std::process::Command::new(PYTHON)
+        .arg(root().join("perf/gen-flows.py"))
+        .arg(&cap)
+        .args(["--packets", "20000", "--flows", "64"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let conf = d.join("router.conf");
+    let base = std::fs::read_to_string(root().join("perf/router.conf")).unwrap();
+    std::fs::write(&conf, base + "worker 1 rx port0/0 port1/0\n").unwrap();
+    let vdev0 = format!("net_pcap0,rx_pcap={},infinite_rx=1", cap.display());
+    let args = |extra: &'static str| {
+        let mut a = vec![
+            "run".to_string(),
+            "--config".into(),
+            conf.display().to_string(),
+            "--stats-json".into(),
+            d.join(format!("stats-{extra}.json")).display().to_string(),
+            "--extra-mbufs".into(),
+            extra.into(),
+            "--".into(),
+        ];
+        a.extend(NO_HUGE.iter().map(|s| s.to_string()));
+        a.extend(
+            [
+                "-l",
+                "0-1",
+                "-m",
+                "512",
+                "--vdev",
+                &vdev0,
+                "--vdev",
+                "net_null1",
+            ]
+            .map(String::from),
+        );
+        a
+    };
+    let short = args("0");
+    let run = labelgate(
+        "extra-mbufs-none",
+        &short.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", run.log());
+    let err = d.join("stderr.log");
+    let child = KillOnDrop(Some(
+        std::process::Command::new(env!("CARGO_BIN_EXE_labelgate"))
+            .args(args("20000"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("SIGINT or SIGTERM stops")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let it forward a while: infinite_rx replays the capture for ever.
+    std::thread::sleep(Duration::from_millis(300));
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
+        .status()
+        .unwrap();
+    let o = child.wait_with_output();
+    assert!(
+        o.status.success(),
+        "{}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("stats-20000.json")).unwrap())
+            .unwrap();
+    assert!(stats["fates"]["forwarded"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["conserved"], true);
+    assert_eq!(stats["mbufs_in_use_at_exit"], 0);
+}
+
 /// The scripts find Debian's Python, the one with scapy, even when another
 /// `python3` comes first on PATH.
 #[test]

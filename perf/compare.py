@@ -1,0 +1,423 @@
+#!/usr/bin/python3
+"""labelgate side by side with DPDK's l3fwd and a zero-work io floor.
+
+On this machine, in one run, alternating programs over ROUNDS rounds: each
+program forwards between two net_pcap ports fed by captures with
+infinite_rx=1 (each port its own capture), on the same lcore, with the same
+routes; each is measured the same way, by DPDK telemetry's /ethdev/stats
+opackets over a fixed window after a warm-up. Reports each program's median
+Mpps, its ratio to l3fwd and to the floor, its start-up time (launch to the
+first packet out) and resident memory, and labelgate's instructions per
+packet from callgrind with its top functions. Writes result.json and
+mpps.svg in OUT.
+
+    perf/compare.py [--table FILE] [--rounds N] [--window SECS] [--out DIR]
+
+Tables: a small one (two /48s, 1024 destinations per port), and a full one:
+the table FILE (a prefix per line, gzip if .gz, as ../shared/data's RIS
+table, read in place) or, without it, 250,000 prefixes shaped like the
+default-free zone. Full-table traffic: 32,768 destinations per port drawn
+uniformly over the prefixes, a Zipf-skewed set, and a spray of random
+addresses inside the table's prefixes, all different.
+
+l3fwd is built from Debian's dpdk-doc examples in OUT/l3fwd with only the
+changes these devices and tables need (see patch_l3fwd).
+"""
+import argparse
+import gzip
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+EXAMPLES = "/usr/share/dpdk/examples"
+LCORE = "1"
+PORT_MAC = ["02:00:00:00:00:10", "02:00:00:00:00:11"]
+NEXT_HOP_MAC = ["02:00:00:00:01:02", "02:00:00:00:01:01"]  # beyond port0, port1
+HOST_MAC = "02:00:00:00:00:aa"
+SRC = ["2001:db8:ff00::2", "2001:db8:ff01::2"]
+PER_PORT = 32768
+
+
+def sh(cmd, **kw):
+    subprocess.run(cmd, check=True, **kw)
+
+
+# --- the programs ------------------------------------------------------------
+
+def patch_l3fwd(src, full):
+    """The changes l3fwd needs here, each for a reason:
+    - RX offloads masked to what the device offers: net_pcap offers none,
+      and l3fwd asks for checksum offload unconditionally;
+    - the full table: its IPv6 LPM limits (1024 rules, 65536 tbl8 groups)
+      raised to hold it, and its mbuf pool raised for infinite_rx, which
+      keeps each port's whole capture in mbufs."""
+    main = os.path.join(src, "main.c")
+    text = open(main).read()
+    text = text.replace(
+        "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;",
+        "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;\n"
+        "\t\tlocal_port_conf.rxmode.offloads &= dev_info.rx_offload_capa;")
+    text = text.replace("rxq_conf.offloads = port_conf.rxmode.offloads;",
+                        "rxq_conf.offloads = port_conf.rxmode.offloads & dev_info.rx_offload_capa;")
+    text = text.replace("(unsigned)8192)", "(unsigned)98303)")
+    open(main, "w").write(text)
+    if full:
+        lpm = os.path.join(src, "l3fwd_lpm.c")
+        text = open(lpm).read()
+        text = text.replace("#define IPV6_L3FWD_LPM_MAX_RULES         1024",
+                            "#define IPV6_L3FWD_LPM_MAX_RULES         (1 << 20)")
+        text = text.replace("#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 16)",
+                            "#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 18)")
+        open(lpm, "w").write(text)
+
+
+def build_l3fwd(out, full):
+    d = os.path.join(out, "l3fwd-full" if full else "l3fwd")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    shutil.copytree(os.path.join(EXAMPLES, "l3fwd"), os.path.join(d, "l3fwd"))
+    shutil.copytree(os.path.join(EXAMPLES, "common"), os.path.join(d, "common"))
+    patch_l3fwd(os.path.join(d, "l3fwd"), full)
+    sh(["make", "-s", "-C", os.path.join(d, "l3fwd"), "-j2"], stdout=subprocess.DEVNULL)
+    return os.path.join(d, "l3fwd", "build", "l3fwd")
+
+
+def build_iofwd(out):
+    exe = os.path.join(out, "iofwd")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libdpdk"], check=True,
+                           capture_output=True, text=True).stdout.split()
+    sh(["cc", "-O3", os.path.join(HERE, "iofwd.c"), "-o", exe] + flags)
+    return exe
+
+
+# --- traffic and tables ------------------------------------------------------
+
+def mac(s):
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+def ip6(s):
+    return socket.inet_pton(socket.AF_INET6, s)
+
+
+def frame(port, dst):
+    """A 64-byte UDP frame to the router's `port`, for address `dst` (16 bytes)."""
+    plen = 64 - 14 - 40
+    hdr = struct.pack(">IHBB", 0x60000000, plen, 17, 64) + ip6(SRC[port]) + dst
+    udp = struct.pack(">HHHH", 1024 + dst[15], 9, plen, 0) + bytes(plen - 8)
+    return mac(PORT_MAC[port]) + mac(HOST_MAC) + b"\x86\xdd" + hdr + udp
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", i // 1_000_000, i % 1_000_000, len(fr), len(fr)))
+            f.write(fr)
+
+
+def table_prefixes(path, rng):
+    if path:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt") as f:
+            out = []
+            for line in f:
+                a, _, l = line.strip().partition("/")
+                if l:
+                    out.append((int.from_bytes(ip6(a), "big"), int(l)))
+            return out
+    # 250,000 prefixes with the default-free zone's lengths, clustered under
+    # 12,000 /32 allocations in 600 /20s, longer ones within a few /40s.
+    shares = [(48, 45), (32, 11), (44, 10), (40, 9), (36, 4), (47, 4)]
+    mask = lambda l: ((1 << 128) - 1) ^ ((1 << (128 - l)) - 1)
+    blocks = [(0x2 << 125) | rng.getrandbits(125) & mask(20) for _ in range(600)]
+    allocs = [rng.choice(blocks) | (rng.getrandbits(128) & mask(32) & ~mask(20)) for _ in range(12000)]
+    seen, out = set(), []
+    while len(out) < 250_000:
+        pick, acc, length = rng.randrange(100), 0, None
+        for l, share in shares:
+            acc += share
+            if pick < acc:
+                length = l
+                break
+        length = length or rng.randrange(16, 65)
+        p = (rng.choice(allocs) | rng.randrange(4) << 88 | rng.getrandbits(88)) & mask(length)
+        if (p >> 96) == 0x20010db8 or (p, length) in seen:
+            continue
+        seen.add((p, length))
+        out.append((p, length))
+    return out
+
+
+def addr_in(prefix, length, rng):
+    host = rng.getrandbits(128 - length) if length < 128 else 0
+    return (prefix | host).to_bytes(16, "big")
+
+
+def traffic(prefixes, kind, rng):
+    """Destinations for the two ports' captures."""
+    if kind == "uniform":
+        pick = lambda: rng.choice(prefixes)
+    elif kind == "zipf":
+        # Zipf (s = 1.1) over the prefixes in a random order.
+        order = prefixes[:]
+        rng.shuffle(order)
+        weights = [1 / (r + 1) ** 1.1 for r in range(len(order))]
+        picks = rng.choices(order, weights, k=2 * PER_PORT)
+        it = iter(picks)
+        pick = lambda: next(it)
+    else:
+        pick = lambda: rng.choice(prefixes)
+    return [[addr_in(*pick(), rng) for _ in range(PER_PORT)] for _ in range(2)]
+
+
+def prefix_text(p, l):
+    return socket.inet_ntop(socket.AF_INET6, p.to_bytes(16, "big")) + f"/{l}"
+
+
+def write_configs(d, routes):
+    """labelgate's configurations (no policy, mls on every port) and l3fwd's
+    route files, for `routes` [(prefix text, port)]."""
+    base = [f"link set port{p} lladdr {PORT_MAC[p]}" for p in (0, 1)]
+    base += [f"addr add {SRC[p][:-1]}1/64 dev port{p}" for p in (0, 1)]
+    base += [f"neigh add fe80::{2 - p} lladdr {NEXT_HOP_MAC[p]} dev port{p}" for p in (0, 1)]
+    base += [f"route add {r} via fe80::{2 - p} dev port{p}" for r, p in routes]
+    base.append("worker 1 rx port0/0 port1/0")
+    configs = {}
+    for name, extra in [("labelgate", []),
+                        ("labelgate+mls", ["mac load mls"] + [f"link set port{p} label mls/low(low-high)" for p in (0, 1)])]:
+        path = os.path.join(d, f"{name}.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(base + extra) + "\n")
+        configs[name] = path
+    with open(os.path.join(d, "rules6.cfg"), "w") as f:
+        f.writelines(f"R{r} {p}\n" for r, p in routes)
+    with open(os.path.join(d, "rules4.cfg"), "w") as f:
+        f.write("R192.0.2.0/24 0\n")
+    return configs
+
+
+# --- measuring ---------------------------------------------------------------
+
+class Telemetry:
+    def __init__(self, prefix):
+        self.path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+        self.sock = None
+
+    def opackets(self):
+        if self.sock is None:
+            if not os.path.exists(self.path):
+                return None
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                s.connect(self.path)
+                s.recv(4096)
+            except OSError:
+                return None
+            self.sock = s
+        total = 0
+        for p in (0, 1):
+            self.sock.send(f"/ethdev/stats,{p}".encode())
+            reply = json.loads(self.sock.recv(1 << 16))["/ethdev/stats"]
+            if not reply:
+                return None
+            total += reply["opackets"]
+        return total
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure(name, argv, prefix, log, warmup, window):
+    started = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    tel = Telemetry(prefix)
+    try:
+        first = None
+        while first is None and time.monotonic() - started < 60:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited {proc.returncode}; see {log}")
+            n = tel.opackets()
+            if n:
+                first = time.monotonic() - started
+            else:
+                time.sleep(0.01)
+        if first is None:
+            raise RuntimeError(f"{name} forwarded nothing in 60 s; see {log}")
+        time.sleep(warmup)
+        t0, n0 = time.monotonic(), tel.opackets()
+        time.sleep(window)
+        t1, n1 = time.monotonic(), tel.opackets()
+        return {"mpps": (n1 - n0) / (t1 - t0) / 1e6, "startup_s": first, "rss_mb": rss_mb(proc.pid)}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def callgrind(labelgate, config, capture, out):
+    """Instructions per packet in Engine::process_burst, and its top
+    functions, from a replay of `capture` (one port's, 32k packets)."""
+    cg = os.path.join(out, "callgrind.out")
+    sh(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}", "--collect-atstart=no",
+        "--toggle-collect=*process_burst*", labelgate, "replay", capture, "--config", config,
+        "--out", os.path.join(out, "grind"), "--stats-json", os.path.join(out, "grind.json")],
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    received = json.load(open(os.path.join(out, "grind.json")))["fates"]["received"]
+    ann = subprocess.run(["callgrind_annotate", cg], capture_output=True, text=True).stdout
+    total, top = None, []
+    for line in ann.splitlines():
+        if "PROGRAM TOTALS" in line:
+            total = int(line.split()[0].replace(",", ""))
+        elif total is not None and "(" in line and ":" in line and len(top) < 8:
+            ir, rest = line.split(maxsplit=1)
+            top.append((int(ir.replace(",", "")), rest.split(")", 1)[-1].strip()))
+    return {"instructions_per_packet": round(total / received) if total else None,
+            "top": [{"ir_per_packet": round(i / received), "function": f} for i, f in top]}
+
+
+def svg(results, path):
+    """Bars of median Mpps by program, a group per traffic case."""
+    cases = list(results)
+    progs = sorted({p for c in cases for p in results[c]})
+    colours = {"io floor": "#999", "l3fwd": "#4a7", "labelgate": "#37c", "labelgate+mls": "#c73"}
+    top = max(v["mpps"] for c in cases for v in results[c].values()) * 1.15
+    w, h, bar = 150 * len(cases) + 80, 320, 26
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<text x="10" y="16" font-size="13">Mpps per worker core, median (perf/compare.py)</text>']
+    for i, c in enumerate(cases):
+        x0 = 60 + 150 * i
+        parts.append(f'<text x="{x0}" y="{h - 8}">{c}</text>')
+        for j, p in enumerate(progs):
+            if p not in results[c]:
+                continue
+            v = results[c][p]["mpps"]
+            bh = (h - 60) * v / top
+            x = x0 + j * (bar + 2)
+            parts.append(f'<rect x="{x}" y="{h - 30 - bh:.1f}" width="{bar}" height="{bh:.1f}" fill="{colours.get(p, "#555")}"/>')
+            parts.append(f'<text x="{x}" y="{h - 34 - bh:.1f}">{v:.1f}</text>')
+    for j, p in enumerate(progs):
+        parts.append(f'<rect x="{w - 120}" y="{30 + 16 * j}" width="10" height="10" fill="{colours.get(p, "#555")}"/>'
+                     f'<text x="{w - 105}" y="{39 + 16 * j}">{p}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--window", type=float, default=2.0)
+    ap.add_argument("--out", default=os.path.join(HERE, "out", "compare"))
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rng = random.Random(5)
+
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    labelgate = os.path.join(ROOT, "target", "release", "labelgate")
+    iofwd = build_iofwd(a.out)
+    l3fwd = {"small": build_l3fwd(a.out, False), "full": build_l3fwd(a.out, True)}
+
+    small = [("2001:db8:1::/48", 1), ("2001:db8:2::/48", 0)]
+    small_dsts = [[ip6(f"2001:db8:{1 + p}::{i:x}") for i in range(1024)] for p in (0, 1)]
+    prefixes = table_prefixes(a.table, rng)
+    full = [(prefix_text(p, l), i % 2) for i, (p, l) in enumerate(prefixes)]
+    cases = [("small", "small", small, small_dsts)]
+    for kind in ("uniform", "zipf", "spray"):
+        cases.append((f"full {kind}", "full", full, traffic(prefixes, kind, rng)))
+
+    plan = []
+    for case, table, routes, dsts in cases:
+        d = os.path.join(a.out, case.replace(" ", "-"))
+        os.makedirs(d, exist_ok=True)
+        caps = []
+        for p in (0, 1):
+            caps.append(os.path.join(d, f"port{p}.pcap"))
+            write_pcap(caps[-1], [frame(p, x) for x in dsts[p]])
+        configs = write_configs(d, routes)
+        vdevs = []
+        for p in (0, 1):
+            vdevs += ["--vdev", f"net_pcap{p},rx_pcap={caps[p]},infinite_rx=1"]
+        mem = ["-m", "2048" if table == "full" else "1024"]
+        eal = lambda prefix, lcores: ["--no-huge", "--no-pci", "--file-prefix", prefix, "-l", lcores] + mem + vdevs
+        progs = {
+            "io floor": [iofwd] + eal("cmp-io", LCORE),
+            "l3fwd": [l3fwd[table]] + eal("cmp-l3fwd", LCORE) + [
+                "--", "-p", "0x3", "--config=(0,0,1),(1,0,1)", "--lookup=lpm", "--parse-ptype",
+                f"--rule_ipv4={d}/rules4.cfg", f"--rule_ipv6={d}/rules6.cfg",
+                f"--eth-dest=0,{NEXT_HOP_MAC[0]}", f"--eth-dest=1,{NEXT_HOP_MAC[1]}"],
+        }
+        for name, conf in configs.items():
+            progs[name] = [labelgate, "run", "--config", conf, "--extra-mbufs", str(2 * PER_PORT), "--"] + \
+                eal(f"cmp-{name.replace('+', '-')}", f"0,{LCORE}")
+        if case != "small" and case != "full uniform":
+            progs.pop("io floor")
+            progs.pop("labelgate+mls")
+        plan.append((case, d, caps, configs, progs))
+
+    samples = {}
+    for rnd in range(a.rounds):
+        for case, d, _, _, progs in plan:
+            for name, argv in progs.items():
+                prefix = argv[argv.index("--file-prefix") + 1]
+                m = measure(name, argv, prefix, os.path.join(d, f"{name}.log"), a.warmup, a.window)
+                samples.setdefault(case, {}).setdefault(name, []).append(m)
+                print(f"round {rnd + 1} {case:13} {name:14} {m['mpps']:7.2f} Mpps  start {m['startup_s']:.2f} s  rss {m['rss_mb']:.0f} MB", flush=True)
+
+    results = {}
+    for case, progs in samples.items():
+        results[case] = {}
+        for name, ms in progs.items():
+            results[case][name] = {k: statistics.median(m[k] for m in ms) for k in ms[0]}
+        for name, r in results[case].items():
+            if "l3fwd" in results[case]:
+                r["vs_l3fwd"] = r["mpps"] / results[case]["l3fwd"]["mpps"]
+            floor = results.get(case, {}).get("io floor") or results["small"].get("io floor")
+            if floor:
+                r["vs_floor"] = r["mpps"] / floor["mpps"]
+    grind = {}
+    for case, d, caps, configs, _ in plan:
+        if case in ("small", "full uniform"):
+            for name, conf in configs.items():
+                grind[f"{case} {name}"] = callgrind(labelgate, conf, caps[0], d)
+
+    doc = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "rounds": a.rounds,
+           "window_s": a.window, "table": a.table or "synthesized", "routes": len(prefixes),
+           "results": results, "callgrind": grind}
+    with open(os.path.join(a.out, "result.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    svg(results, os.path.join(a.out, "mpps.svg"))
+    print()
+    print(f"{'case':13} {'program':14} {'Mpps':>7} {'/l3fwd':>7} {'/floor':>7} {'start s':>8} {'RSS MB':>7}")
+    for case, progs in results.items():
+        for name, r in progs.items():
+            print(f"{case:13} {name:14} {r['mpps']:7.2f} {r.get('vs_l3fwd', float('nan')):7.2f} "
+                  f"{r.get('vs_floor', float('nan')):7.2f} {r['startup_s']:8.2f} {r['rss_mb']:7.0f}")
+    for k, g in grind.items():
+        print(f"callgrind {k}: {g['instructions_per_packet']} instructions per packet")
+    print(f"wrote {a.out}/result.json and {a.out}/mpps.svg")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
