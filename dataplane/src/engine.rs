@@ -13,10 +13,12 @@
 
 use std::net::Ipv6Addr;
 use std::sync::Arc;
+
+use arrayvec::ArrayVec;
 use std::time::Instant;
 
-use crate::fib::Route;
 use crate::fib::cache::RouteCache;
+use crate::fib::{Route, RouteId};
 use crate::forward::{self, Ctx, Forward, LogEvent};
 use crate::icmp6::{self, IcmpError, Origin};
 use crate::iface::{IfIndex, Ifnet};
@@ -43,6 +45,9 @@ pub trait Io<P> {
     fn resolve(&mut self, ifindex: IfIndex, addr: Ipv6Addr);
     fn log(&mut self, event: LogEvent);
 }
+
+/// Packets whose destinations are looked up together.
+const LOOKUP_BURST: usize = 32;
 
 /// How many times a packet may come back through the loopback before it is
 /// dropped: with a hop limit each pass costs a hop, so only a stealthy
@@ -108,13 +113,51 @@ impl<P: PacketBuf> Engine<P> {
         let core = &mut self.core;
         let _burst = st.burst();
         core.sync(snap);
-        if snap.mac.is_empty() {
-            for pkt in burst {
-                core.input::<false>(st, pkt, snap, now, io);
+        if snap.fib.fits_in_cache() {
+            // Each packet's route is looked up when ip6_forward asks.
+            let unlooked = burst.into_iter().map(|p| (p, None));
+            if snap.mac.is_empty() {
+                for (pkt, l) in unlooked {
+                    core.input::<false>(st, pkt, l, snap, now, io);
+                }
+            } else {
+                for (pkt, l) in unlooked {
+                    core.input::<true>(st, pkt, l, snap, now, io);
+                }
             }
         } else {
-            for pkt in burst {
-                core.input::<true>(st, pkt, snap, now, io);
+            let mut burst = burst.into_iter();
+            loop {
+                let pkts: ArrayVec<P, LOOKUP_BURST> = burst.by_ref().take(LOOKUP_BURST).collect();
+                if pkts.is_empty() {
+                    break;
+                }
+                // A table larger than the cache: every destination of the
+                // burst is looked up first, together (the route cache, then
+                // the FIB for what it misses), so that the trie's reads
+                // overlap rather than each packet waiting on its own.
+                let mut dsts = [0u128; LOOKUP_BURST];
+                for (d, p) in dsts.iter_mut().zip(&pkts) {
+                    *d = input::destination(p).unwrap_or(0);
+                }
+                let mut found = [None; LOOKUP_BURST];
+                core.cache.lookup_burst(
+                    &snap.fib,
+                    snap.generation,
+                    &dsts[..pkts.len()],
+                    &mut found[..pkts.len()],
+                    &st.rtcache,
+                );
+                let looked_up = dsts.into_iter().zip(found).map(Some);
+                if snap.mac.is_empty() {
+                    for (pkt, l) in pkts.into_iter().zip(looked_up) {
+                        core.input::<false>(st, pkt, l, snap, now, io);
+                    }
+                } else {
+                    for (pkt, l) in pkts.into_iter().zip(looked_up) {
+                        core.input::<true>(st, pkt, l, snap, now, io);
+                    }
+                }
             }
         }
         core.publish(st);
@@ -227,6 +270,7 @@ impl<P: PacketBuf> Core<P> {
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
+        looked_up: Option<(u128, Option<RouteId>)>,
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
@@ -269,7 +313,7 @@ impl<P: PacketBuf> Core<P> {
                     return free::<MAC, P>(snap, pkt);
                 }
             }
-            match self.forward::<MAC>(st, pkt, rx, snap, now, io) {
+            match self.forward::<MAC>(st, pkt, rx, looked_up, snap, now, io) {
                 // Loopback output (`looutput`): the packet comes back in on
                 // the interface it was received on, the seed's `origifp`,
                 // with its label.
@@ -283,11 +327,13 @@ impl<P: PacketBuf> Core<P> {
 
     /// `ip6_forward` and what follows it; a packet routed to the loopback is
     /// handed back to be received again.
+    #[allow(clippy::too_many_arguments)]
     fn forward<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
         rx: RxInfo,
+        looked_up: Option<(u128, Option<RouteId>)>,
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
@@ -297,6 +343,7 @@ impl<P: PacketBuf> Core<P> {
             cache: &mut self.cache,
             log: &mut self.log,
             logged: None,
+            looked_up,
         };
         let decision = forward::ip6_forward(&mut pkt, &rx, snap, now, &mut cx);
         if let Some(ev) = cx.logged {

@@ -11,8 +11,8 @@ use std::net::Ipv6Addr;
 use std::time::Instant;
 
 use crate::exthdr;
-use crate::fib::Route;
 use crate::fib::cache::RouteCache;
+use crate::fib::{Route, RouteId};
 use crate::icmp6::IcmpError;
 use crate::iface::IfIndex;
 use crate::input::{L3, L3View, RxInfo};
@@ -64,6 +64,9 @@ pub struct Ctx<'a> {
     pub log: &'a mut LogLimiter,
     /// The line to log, if this packet produced one the limiter let through.
     pub logged: Option<LogEvent>,
+    /// The FIB's answer for a destination, looked up with the rest of the
+    /// burst: `(destination, route)`.
+    pub looked_up: Option<(u128, Option<RouteId>)>,
 }
 
 impl Ctx<'_> {
@@ -160,7 +163,13 @@ pub fn ip6_forward<P: PacketBuf>(
         ipv6::Packet::new_unchecked(&mut pkt.head_mut()[L3..]).set_hop_limit(hlim - ipv6::HLIM_DEC);
     }
 
-    let Some(rt) = route_lookup(snap, cx.cache, &dst, rx.rcvif, st) else {
+    let found = match cx.looked_up {
+        Some((d, id)) if d == dst.to_bits() && !ipv6::is_link_local_unicast(&dst) => {
+            id.map(|id| *snap.fib.route(id))
+        }
+        _ => route_lookup(snap, cx.cache, &dst, rx.rcvif, st),
+    };
+    let Some(rt) = found else {
         st.ip6.ip6s_noroute.inc();
         st.ifs[usize::from(rx.rcvif)].ifs6_in_noroute.inc();
         return Forward::Error(Reason::NoRoute, IcmpError::unreach(unreach::NOROUTE));

@@ -335,7 +335,7 @@ impl Fates {
 counters! {
     /// The per-core route cache.
     pub struct RouteCacheStat => RouteCacheValues {
-        /// destinations found in the route cache
+        /// destinations found in the route cache (on a table larger than the cache, every received frame's, looked up a burst at a time)
         rtcache_hits,
         /// destinations looked up in the FIB (cache misses)
         rtcache_misses,

@@ -136,6 +136,13 @@ impl Fib {
         self.index.is_empty()
     }
 
+    /// Whether the trie's nodes fit a core's L2 cache (1 MiB of them):
+    /// lookups then cost no memory latency, and looking a burst up
+    /// together ([`Fib::lookup_many`]) gains nothing for its bookkeeping.
+    pub fn fits_in_cache(&self) -> bool {
+        self.dir.nodes() * 256 * 4 <= 1 << 20
+    }
+
     /// Bytes the trie takes, and its nodes.
     pub fn memory(&self) -> (usize, usize) {
         (self.dir.memory(), self.dir.nodes())
