@@ -184,27 +184,32 @@ pub fn ip6_forward<P: PacketBuf>(
     }
     let outif = &snap.ifnets[usize::from(rt.ifindex)];
 
-    // Source scope: the packet may not leave the zone of its source.
-    let (Some(outzone), Some(inzone)) = (outif.zone_of(&src), rcvif.zone_of(&src)) else {
-        st.ip6.ip6s_cantforward.inc();
-        st.ip6.ip6s_badscope.inc();
-        return Forward::Drop(Reason::BadScope);
-    };
-    if inzone != outzone {
-        st.ip6.ip6s_cantforward.inc();
-        st.ip6.ip6s_badscope.inc();
-        st.ifs[usize::from(rt.ifindex)].ifs6_in_discard.inc();
-        cx.log(now, snap, event(Some(rt.ifindex)));
-        return Forward::Error(Reason::BadScope, IcmpError::unreach(unreach::BEYONDSCOPE));
-    }
-
-    // Destination scope: a wrong route must not carry it out of its zone.
-    match (rcvif.zone_of(&dst), outif.zone_of(&dst)) {
-        (Some(a), Some(b)) if a == b => {}
-        _ => {
+    // Global addresses have one zone everywhere: only other scopes can
+    // leave their zone, so only they are looked at.
+    let global = |a: &Ipv6Addr| !a.is_loopback() && ipv6::addr_scope(a) == ipv6::scope::GLOBAL;
+    if !(global(&src) && global(&dst)) {
+        // Source scope: the packet may not leave the zone of its source.
+        let (Some(outzone), Some(inzone)) = (outif.zone_of(&src), rcvif.zone_of(&src)) else {
             st.ip6.ip6s_cantforward.inc();
             st.ip6.ip6s_badscope.inc();
             return Forward::Drop(Reason::BadScope);
+        };
+        if inzone != outzone {
+            st.ip6.ip6s_cantforward.inc();
+            st.ip6.ip6s_badscope.inc();
+            st.ifs[usize::from(rt.ifindex)].ifs6_in_discard.inc();
+            cx.log(now, snap, event(Some(rt.ifindex)));
+            return Forward::Error(Reason::BadScope, IcmpError::unreach(unreach::BEYONDSCOPE));
+        }
+
+        // Destination scope: a wrong route must not carry it out of its zone.
+        match (rcvif.zone_of(&dst), outif.zone_of(&dst)) {
+            (Some(a), Some(b)) if a == b => {}
+            _ => {
+                st.ip6.ip6s_cantforward.inc();
+                st.ip6.ip6s_badscope.inc();
+                return Forward::Drop(Reason::BadScope);
+            }
         }
     }
 
