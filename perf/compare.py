@@ -16,9 +16,11 @@ mpps.svg in OUT.
 Tables: a small one (two /48s, 1024 destinations per port), and a full one:
 the table FILE (a prefix per line, gzip if .gz, as ../shared/data's RIS
 table, read in place) or, without it, 250,000 prefixes shaped like the
-default-free zone. Full-table traffic: 32,768 destinations per port drawn
-uniformly over the prefixes, a Zipf-skewed set, and a spray of random
-addresses inside the table's prefixes, all different.
+default-free zone. Full-table traffic (see traffic()): 32,768 destinations
+per port drawn uniformly over the prefixes, a Zipf-skewed set, and a spray
+over the address space the table covers. Each port's packets leave by the
+other. labelgate runs with its control thread on lcore 0 beside the worker
+on the lcore the others use (l3fwd and the floor have no control thread).
 
 l3fwd is built from Debian's dpdk-doc examples in OUT/l3fwd with only the
 changes these devices and tables need (see patch_l3fwd).
@@ -54,6 +56,13 @@ def sh(cmd, **kw):
 
 # --- the programs ------------------------------------------------------------
 
+def replace_once(path, old, new):
+    text = open(path).read()
+    if old not in text:
+        sys.exit(f"{path}: cannot patch l3fwd: {old!r} not found (another DPDK version?)")
+    open(path, "w").write(text.replace(old, new))
+
+
 def patch_l3fwd(src, full):
     """The changes l3fwd needs here, each for a reason:
     - RX offloads masked to what the device offers: net_pcap offers none,
@@ -62,23 +71,19 @@ def patch_l3fwd(src, full):
       raised to hold it, and its mbuf pool raised for infinite_rx, which
       keeps each port's whole capture in mbufs."""
     main = os.path.join(src, "main.c")
-    text = open(main).read()
-    text = text.replace(
-        "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;",
-        "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;\n"
-        "\t\tlocal_port_conf.rxmode.offloads &= dev_info.rx_offload_capa;")
-    text = text.replace("rxq_conf.offloads = port_conf.rxmode.offloads;",
-                        "rxq_conf.offloads = port_conf.rxmode.offloads & dev_info.rx_offload_capa;")
-    text = text.replace("(unsigned)8192)", "(unsigned)98303)")
-    open(main, "w").write(text)
+    replace_once(main,
+                 "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;",
+                 "local_port_conf.rx_adv_conf.rss_conf.rss_hf &=\n\t\t\tdev_info.flow_type_rss_offloads;\n"
+                 "\t\tlocal_port_conf.rxmode.offloads &= dev_info.rx_offload_capa;")
+    replace_once(main, "rxq_conf.offloads = port_conf.rxmode.offloads;",
+                 "rxq_conf.offloads = port_conf.rxmode.offloads & dev_info.rx_offload_capa;")
+    replace_once(main, "(unsigned)8192)", "(unsigned)98303)")
     if full:
         lpm = os.path.join(src, "l3fwd_lpm.c")
-        text = open(lpm).read()
-        text = text.replace("#define IPV6_L3FWD_LPM_MAX_RULES         1024",
-                            "#define IPV6_L3FWD_LPM_MAX_RULES         (1 << 20)")
-        text = text.replace("#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 16)",
-                            "#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 18)")
-        open(lpm, "w").write(text)
+        replace_once(lpm, "#define IPV6_L3FWD_LPM_MAX_RULES         1024",
+                     "#define IPV6_L3FWD_LPM_MAX_RULES         (1 << 20)")
+        replace_once(lpm, "#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 16)",
+                     "#define IPV6_L3FWD_LPM_NUMBER_TBL8S (1 << 18)")
 
 
 def build_l3fwd(out, full):
@@ -165,20 +170,32 @@ def addr_in(prefix, length, rng):
 
 
 def traffic(prefixes, kind, rng):
-    """Destinations for the two ports' captures."""
-    if kind == "uniform":
-        pick = lambda: rng.choice(prefixes)
-    elif kind == "zipf":
-        # Zipf (s = 1.1) over the prefixes in a random order.
-        order = prefixes[:]
-        rng.shuffle(order)
-        weights = [1 / (r + 1) ** 1.1 for r in range(len(order))]
-        picks = rng.choices(order, weights, k=2 * PER_PORT)
-        it = iter(picks)
-        pick = lambda: next(it)
-    else:
-        pick = lambda: rng.choice(prefixes)
-    return [[addr_in(*pick(), rng) for _ in range(PER_PORT)] for _ in range(2)]
+    """Destinations for the two ports' captures, each port's only for
+    prefixes routed out of the other port (prefix i leaves by port i % 2),
+    as a router's transit traffic does (and no redirects are due):
+    - uniform: 32,768 distinct prefixes a port, one address in each;
+    - zipf: prefixes drawn Zipf (s = 1.1) in a random order, one fixed
+      address each, so that popular destinations repeat;
+    - spray: addresses drawn uniformly over the address space the table
+      covers (a prefix by its size), each with random host bits: what
+      random destinations that the table routes look like."""
+    out = []
+    for port in (0, 1):
+        mine = [(p, l) for i, (p, l) in enumerate(prefixes) if i % 2 != port]
+        if kind == "uniform":
+            picks = rng.sample(mine, min(PER_PORT, len(mine)))
+            out.append([addr_in(p, l, random.Random(p ^ l)) for p, l in picks])
+        elif kind == "zipf":
+            order = mine[:]
+            rng.shuffle(order)
+            weights = [1 / (r + 1) ** 1.1 for r in range(len(order))]
+            picks = rng.choices(order, weights, k=PER_PORT)
+            out.append([addr_in(p, l, random.Random(p ^ l)) for p, l in picks])
+        else:
+            weights = [2.0 ** (64 - min(l, 64)) for _, l in mine]
+            picks = rng.choices(mine, weights, k=PER_PORT)
+            out.append([addr_in(p, l, rng) for p, l in picks])
+    return out
 
 
 def prefix_text(p, l):
@@ -243,6 +260,17 @@ def rss_mb(pid):
     return 0.0
 
 
+def sample(tel):
+    """The time and the packets sent so far, retried briefly if telemetry
+    does not answer."""
+    for _ in range(100):
+        n = tel.opackets()
+        if n is not None:
+            return time.monotonic(), n
+        time.sleep(0.01)
+    raise RuntimeError(f"telemetry at {tel.path} does not answer")
+
+
 def measure(name, argv, prefix, log, warmup, window):
     started = time.monotonic()
     with open(log, "w") as out:
@@ -261,9 +289,9 @@ def measure(name, argv, prefix, log, warmup, window):
         if first is None:
             raise RuntimeError(f"{name} forwarded nothing in 60 s; see {log}")
         time.sleep(warmup)
-        t0, n0 = time.monotonic(), tel.opackets()
+        t0, n0 = sample(tel)
         time.sleep(window)
-        t1, n1 = time.monotonic(), tel.opackets()
+        t1, n1 = sample(tel)
         return {"mpps": (n1 - n0) / (t1 - t0) / 1e6, "startup_s": first, "rss_mb": rss_mb(proc.pid)}
     finally:
         proc.send_signal(signal.SIGINT)

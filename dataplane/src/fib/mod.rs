@@ -72,8 +72,10 @@ impl Fib {
         fib
     }
 
-    /// Adds a route, or replaces the one for the same prefix; its id.
-    pub fn insert(&mut self, r: Route) -> RouteId {
+    /// Adds a route, or replaces the one for the same prefix; its id. A
+    /// length over 128 is taken as 128.
+    pub fn insert(&mut self, mut r: Route) -> RouteId {
+        r.prefix_len = r.prefix_len.min(128);
         let key = (r.prefix.to_bits() & prefix_mask(r.prefix_len), r.prefix_len);
         if let Some(&id) = self.index.get(&key) {
             self.routes[id as usize] = r;
@@ -97,6 +99,7 @@ impl Fib {
     /// Removes the route for `prefix/len`, if there is one: the addresses
     /// it covered fall to the next shorter route that covers them.
     pub fn remove(&mut self, prefix: Ipv6Addr, len: u8) -> Option<Route> {
+        let len = len.min(128);
         let key = (prefix.to_bits() & prefix_mask(len), len);
         let id = self.index.remove(&key)?;
         let cover = (0..len).rev().find_map(|l| {
