@@ -7,9 +7,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{KillOnDrop, PYTHON, Replay, fixtures, frames, labelgate, pcapng, root, scratch};
+use common::{
+    PYTHON, Replay, fixtures, frames, labelgate, pcapng, root, scratch, start_run, stop_run,
+};
 
 fn forward() -> (PathBuf, PathBuf) {
     let d = fixtures().join("forward");
@@ -591,38 +593,8 @@ fn run_without_hugepages_says_what_memory_it_needs() {
     let mb = mb.to_string();
     args.extend(["-m", mb.as_str()]);
     let err = d.join("stderr.log");
-    let child = KillOnDrop(Some(
-        std::process::Command::new(env!("CARGO_BIN_EXE_labelgate"))
-            .args(&args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap(),
-    ));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&err)
-        .unwrap_or_default()
-        .contains("SIGINT or SIGTERM stops")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{}",
-            std::fs::read_to_string(&err).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", child.id()))
-        .status()
-        .unwrap();
-    let o = child.wait_with_output();
-    assert!(
-        o.status.success(),
-        "{}",
-        std::fs::read_to_string(&err).unwrap_or_default()
-    );
+    let child = start_run(&args, &err);
+    stop_run(child, &err);
 }
 
 /// net_pcap's infinite_rx keeps its whole capture in mbufs of the port's
@@ -676,40 +648,10 @@ fn extra_mbufs_make_room_for_a_driver_that_keeps_packets() {
     );
     assert_eq!(run.status.code(), Some(1), "{}", run.log());
     let err = d.join("stderr.log");
-    let child = KillOnDrop(Some(
-        std::process::Command::new(env!("CARGO_BIN_EXE_labelgate"))
-            .args(args("20000"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap(),
-    ));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&err)
-        .unwrap_or_default()
-        .contains("SIGINT or SIGTERM stops")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{}",
-            std::fs::read_to_string(&err).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = start_run(&args("20000"), &err);
     // Let it forward a while: infinite_rx replays the capture for ever.
     std::thread::sleep(Duration::from_millis(300));
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", child.id()))
-        .status()
-        .unwrap();
-    let o = child.wait_with_output();
-    assert!(
-        o.status.success(),
-        "{}",
-        std::fs::read_to_string(&err).unwrap_or_default()
-    );
+    stop_run(child, &err);
     let stats: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("stats-20000.json")).unwrap())
             .unwrap();

@@ -308,3 +308,47 @@ pub fn labelgate(name: &str, args: &[&str]) -> Run {
         stats: Value::Null,
     }
 }
+
+/// `labelgate run` with `args`, its stderr in `err`, once it says it is
+/// forwarding (failing the test if it has not within a minute).
+pub fn start_run<S: AsRef<std::ffi::OsStr>>(args: &[S], err: &Path) -> KillOnDrop {
+    let child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_labelgate"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(err).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(err)
+        .unwrap_or_default()
+        .contains("SIGINT or SIGTERM stops")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Stops a router with SIGTERM, as an operator would (the shell's own
+/// kill: a minimal system has no kill executable), and asserts it ended
+/// cleanly.
+pub fn stop_run(child: KillOnDrop, err: &Path) {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
+        .status()
+        .unwrap();
+    let o = child.wait_with_output();
+    assert!(
+        o.status.success(),
+        "{}",
+        std::fs::read_to_string(err).unwrap_or_default()
+    );
+}

@@ -1,5 +1,5 @@
 //! FreeBSD's `mac_ifoff`: interfaces stay silent until an administrator
-//! enables them, so that a router brought up in an unsafe place leaks no
+//! enables them, so that a router brought up somewhere untrusted leaks no
 //! packet before it is configured. Decisions go by the interface alone; no
 //! labels. FreeBSD's bpfdesc check (and its `bpfrecv_enabled` setting) has
 //! no counterpart here, as labelgate has no BPF.
