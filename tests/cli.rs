@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{KillOnDrop, PYTHON, Replay, fixtures, frames, pcapng, scratch};
+use common::{KillOnDrop, PYTHON, Replay, fixtures, frames, pcapng, scratch, sigterm};
 
 fn forward_fixture() -> (std::path::PathBuf, std::path::PathBuf) {
     let d = fixtures().join("forward");
@@ -222,12 +222,7 @@ fn run_stops_on_sigterm() {
     while frames_or_zero(&out[1]) < want as usize && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    // The shell's own kill: a minimal system has no kill executable.
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", child.id()))
-        .status()
-        .unwrap();
+    sigterm(&child);
     let o = child.wait_with_output();
     let log = format!(
         "{}{}",

@@ -399,16 +399,7 @@ fn an_unwritable_stats_path_is_refused_before_anything_starts() {
     let bad = d.join("no/such/dir/stats.json");
     let run = labelgate(
         "unwritable-stats-replay",
-        &[
-            "replay",
-            input.to_str().unwrap(),
-            "--config",
-            conf.to_str().unwrap(),
-            "--out",
-            d.to_str().unwrap(),
-            "--stats-json",
-            bad.to_str().unwrap(),
-        ],
+        &replay_args(&input, &conf, &d, &bad),
     );
     assert_eq!(run.status.code(), Some(2), "{}", run.log());
     assert!(
@@ -447,25 +438,33 @@ fn an_unwritable_stats_path_is_refused_before_anything_starts() {
     assert!(!run.stderr.contains("EAL"), "{}", run.log());
 }
 
+/// `replay INPUT --config CONF --out OUT --stats-json STATS`.
+fn replay_args<'a>(
+    input: &'a Path,
+    conf: &'a Path,
+    out: &'a Path,
+    stats: &'a Path,
+) -> [&'a str; 8] {
+    let s = |p: &'a Path| p.to_str().unwrap();
+    [
+        "replay",
+        s(input),
+        "--config",
+        s(conf),
+        "--out",
+        s(out),
+        "--stats-json",
+        s(stats),
+    ]
+}
+
 /// The counters may go into an output directory replay has yet to make.
 #[test]
 fn stats_may_go_into_a_new_output_directory() {
     let (input, conf) = forward();
     let d = scratch("new-out").join("not/yet/made");
     let stats = d.join("stats.json");
-    let run = labelgate(
-        "new-out-run",
-        &[
-            "replay",
-            input.to_str().unwrap(),
-            "--config",
-            conf.to_str().unwrap(),
-            "--out",
-            d.to_str().unwrap(),
-            "--stats-json",
-            stats.to_str().unwrap(),
-        ],
-    );
+    let run = labelgate("new-out-run", &replay_args(&input, &conf, &d, &stats));
     assert!(run.status.success(), "{}", run.log());
     assert!(stats.exists());
 }

@@ -115,16 +115,7 @@ impl<P: PacketBuf> Engine<P> {
         core.sync(snap);
         if snap.fib.fits_in_cache() {
             // Each packet's route is looked up when ip6_forward asks.
-            let unlooked = burst.into_iter().map(|p| (p, None));
-            if snap.mac.is_empty() {
-                for (pkt, l) in unlooked {
-                    core.input::<false>(st, pkt, l, snap, now, io);
-                }
-            } else {
-                for (pkt, l) in unlooked {
-                    core.input::<true>(st, pkt, l, snap, now, io);
-                }
-            }
+            core.inputs(st, burst.into_iter().map(|p| (p, None)), snap, now, io);
         } else {
             let mut burst = burst.into_iter();
             loop {
@@ -149,15 +140,7 @@ impl<P: PacketBuf> Engine<P> {
                     &st.rtcache,
                 );
                 let looked_up = dsts.into_iter().zip(found).map(Some);
-                if snap.mac.is_empty() {
-                    for (pkt, l) in pkts.into_iter().zip(looked_up) {
-                        core.input::<false>(st, pkt, l, snap, now, io);
-                    }
-                } else {
-                    for (pkt, l) in pkts.into_iter().zip(looked_up) {
-                        core.input::<true>(st, pkt, l, snap, now, io);
-                    }
-                }
+                core.inputs(st, pkts.into_iter().zip(looked_up), snap, now, io);
             }
         }
         core.publish(st);
@@ -264,6 +247,27 @@ impl<P: PacketBuf> Core<P> {
     /// Publishes the gauges with the rest of the burst's counters.
     fn publish(&self, st: &WorkerStats) {
         st.upcalls.hold_queue.set(self.hold.len() as u64);
+    }
+
+    /// Receives packets (each with its route if already looked up), with
+    /// MAC labelling compiled in or out once for all of them.
+    fn inputs(
+        &mut self,
+        st: &WorkerStats,
+        pkts: impl Iterator<Item = (P, Option<(u128, Option<RouteId>)>)>,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) {
+        if snap.mac.is_empty() {
+            for (pkt, l) in pkts {
+                self.input::<false>(st, pkt, l, snap, now, io);
+            }
+        } else {
+            for (pkt, l) in pkts {
+                self.input::<true>(st, pkt, l, snap, now, io);
+            }
+        }
     }
 
     fn input<const MAC: bool>(

@@ -336,15 +336,19 @@ pub fn start_run<S: AsRef<std::ffi::OsStr>>(args: &[S], err: &Path) -> KillOnDro
     child
 }
 
-/// Stops a router with SIGTERM, as an operator would (the shell's own
-/// kill: a minimal system has no kill executable), and asserts it ended
-/// cleanly.
-pub fn stop_run(child: KillOnDrop, err: &Path) {
+/// Sends a router SIGTERM, as an operator would, with the shell's own
+/// kill: a minimal system has no kill executable.
+pub fn sigterm(child: &KillOnDrop) {
     Command::new("sh")
         .arg("-c")
         .arg(format!("kill -TERM {}", child.id()))
         .status()
         .unwrap();
+}
+
+/// Stops a router with SIGTERM and asserts it ended cleanly.
+pub fn stop_run(child: KillOnDrop, err: &Path) {
+    sigterm(&child);
     let o = child.wait_with_output();
     assert!(
         o.status.success(),
