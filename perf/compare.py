@@ -12,6 +12,11 @@ packet from callgrind with its top functions. Writes result.json and
 mpps.svg in OUT.
 
     perf/compare.py [--table FILE] [--rounds N] [--window SECS] [--out DIR]
+                    [--cases small,full-uniform,full-zipf,full-spray] [--workers 1,2]
+
+With --workers 1,2 l3fwd and labelgate also run with two workers (two
+lcores, a receive queue per port each, each queue fed half the port's
+capture; labelgate's control thread shares the first worker's CPU).
 
 Tables: a small one (two /48s, 1024 destinations per port), and a full one:
 the table FILE (a prefix per line, gzip if .gz, as ../shared/data's RIS
@@ -169,32 +174,65 @@ def addr_in(prefix, length, rng):
     return (prefix | host).to_bytes(16, "big")
 
 
+def longest_match(prefixes):
+    """The index of the prefix an address's longest match is, or None."""
+    by_len = {}
+    for i, (p, l) in enumerate(prefixes):
+        by_len.setdefault(l, {})[p] = i
+    lengths = [(l, ((1 << 128) - 1) ^ ((1 << (128 - l)) - 1), by_len[l]) for l in sorted(by_len, reverse=True)]
+
+    def lookup(a):
+        for _, m, table in lengths:
+            i = table.get(a & m)
+            if i is not None:
+                return i
+        return None
+    return lookup
+
+
 def traffic(prefixes, kind, rng):
-    """Destinations for the two ports' captures, each port's only for
-    prefixes routed out of the other port (prefix i leaves by port i % 2),
-    as a router's transit traffic does (and no redirects are due):
+    """Destinations for the two ports' captures, each port's only ones whose
+    longest match is a prefix routed out of the other port (prefix i leaves
+    by port i % 2), as a router's transit traffic is (so no redirects are
+    due; an address drawn in a prefix that a more specific one routes back
+    is drawn again):
     - uniform: 32,768 distinct prefixes a port, one address in each;
     - zipf: prefixes drawn Zipf (s = 1.1) in a random order, one fixed
       address each, so that popular destinations repeat;
     - spray: addresses drawn uniformly over the address space the table
       covers (a prefix by its size), each with random host bits: what
       random destinations that the table routes look like."""
+    lookup = longest_match(prefixes)
+
+    def transit(p, l, port, r, tries):
+        for _ in range(tries):
+            a = addr_in(p, l, r)
+            i = lookup(int.from_bytes(a, "big"))
+            if i is not None and i % 2 != port:
+                return a
+        return None
+
     out = []
     for port in (0, 1):
         mine = [(p, l) for i, (p, l) in enumerate(prefixes) if i % 2 != port]
-        if kind == "uniform":
-            picks = rng.sample(mine, min(PER_PORT, len(mine)))
-            out.append([addr_in(p, l, random.Random(p ^ l)) for p, l in picks])
-        elif kind == "zipf":
-            order = mine[:]
-            rng.shuffle(order)
-            weights = [1 / (r + 1) ** 1.1 for r in range(len(order))]
-            picks = rng.choices(order, weights, k=PER_PORT)
-            out.append([addr_in(p, l, random.Random(p ^ l)) for p, l in picks])
-        else:
+        if kind == "spray":
             weights = [2.0 ** (64 - min(l, 64)) for _, l in mine]
-            picks = rng.choices(mine, weights, k=PER_PORT)
-            out.append([addr_in(p, l, rng) for p, l in picks])
+            dsts = []
+            while len(dsts) < PER_PORT:
+                for p, l in rng.choices(mine, weights, k=PER_PORT):
+                    a = transit(p, l, port, rng, 1)
+                    if a is not None and len(dsts) < PER_PORT:
+                        dsts.append(a)
+            out.append(dsts)
+            continue
+        order = mine[:]
+        rng.shuffle(order)
+        fixed = [a for a in (transit(p, l, port, random.Random(p ^ l), 8) for p, l in order) if a is not None]
+        if kind == "uniform":
+            out.append(fixed[:PER_PORT])
+        else:
+            weights = [1 / (r + 1) ** 1.1 for r in range(len(fixed))]
+            out.append(rng.choices(fixed, weights, k=PER_PORT))
     return out
 
 
@@ -222,6 +260,15 @@ def write_configs(d, routes):
     with open(os.path.join(d, "rules4.cfg"), "w") as f:
         f.write("R192.0.2.0/24 0\n")
     return configs
+
+
+def drop_worker_lines(conf, d, workers):
+    """The configuration without its `worker` line, so that `run` gives each
+    worker lcore a queue on every port."""
+    path = os.path.join(d, os.path.basename(conf).replace(".conf", f"-x{workers}.conf"))
+    with open(conf) as f, open(path, "w") as out:
+        out.writelines(line for line in f if not line.startswith("worker "))
+    return path
 
 
 # --- measuring ---------------------------------------------------------------
@@ -358,7 +405,13 @@ def main():
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--window", type=float, default=2.0)
     ap.add_argument("--out", default=os.path.join(HERE, "out", "compare"))
+    ap.add_argument("--cases", default="small,full-uniform,full-zipf,full-spray",
+                    help="which cases to run, comma-separated")
+    ap.add_argument("--workers", default="1",
+                    help="worker counts to run l3fwd and labelgate with, comma-separated (e.g. 1,2)")
     a = ap.parse_args()
+    wanted = set(a.cases.split(","))
+    worker_counts = [int(w) for w in a.workers.split(",")]
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(5)
 
@@ -371,9 +424,10 @@ def main():
     small_dsts = [[ip6(f"2001:db8:{1 + p}::{i:x}") for i in range(1024)] for p in (0, 1)]
     prefixes = table_prefixes(a.table, rng)
     full = [(prefix_text(p, l), i % 2) for i, (p, l) in enumerate(prefixes)]
-    cases = [("small", "small", small, small_dsts)]
+    cases = [("small", "small", small, small_dsts)] if "small" in wanted else []
     for kind in ("uniform", "zipf", "spray"):
-        cases.append((f"full {kind}", "full", full, traffic(prefixes, kind, rng)))
+        if f"full-{kind}" in wanted:
+            cases.append((f"full {kind}", "full", full, traffic(prefixes, kind, rng)))
 
     plan = []
     for case, table, routes, dsts in cases:
@@ -384,25 +438,49 @@ def main():
             caps.append(os.path.join(d, f"port{p}.pcap"))
             write_pcap(caps[-1], [frame(p, x) for x in dsts[p]])
         configs = write_configs(d, routes)
-        vdevs = []
-        for p in (0, 1):
-            vdevs += ["--vdev", f"net_pcap{p},rx_pcap={caps[p]},infinite_rx=1"]
         mem = ["-m", "2048" if table == "full" else "1024"]
-        eal = lambda prefix, lcores: ["--no-huge", "--no-pci", "--file-prefix", prefix, "-l", lcores] + mem + vdevs
-        progs = {
-            "io floor": [iofwd] + eal("cmp-io", LCORE),
-            "l3fwd": [l3fwd[table]] + eal("cmp-l3fwd", LCORE) + [
-                "--", "-p", "0x3", "--config=(0,0,1),(1,0,1)", "--lookup=lpm", "--parse-ptype",
-                f"--rule_ipv4={d}/rules4.cfg", f"--rule_ipv6={d}/rules6.cfg",
-                f"--eth-dest=0,{NEXT_HOP_MAC[0]}", f"--eth-dest=1,{NEXT_HOP_MAC[1]}"],
-        }
-        for name, conf in configs.items():
-            progs[name] = [labelgate, "run", "--config", conf, "--extra-mbufs", str(2 * PER_PORT), "--"] + \
-                eal(f"cmp-{name.replace('+', '-')}", f"0,{LCORE}")
-        if case != "small" and case != "full uniform":
-            progs.pop("io floor")
-            progs.pop("labelgate+mls")
-        plan.append((case, d, caps, configs, progs))
+        for workers in worker_counts:
+            # With more than one worker each port has a receive queue per
+            # worker, each fed its share of the port's capture (net_pcap
+            # gives a port a transmit queue per receive queue).
+            vdevs = []
+            for p in (0, 1):
+                if workers == 1:
+                    rx = f"rx_pcap={caps[p]}"
+                else:
+                    shares = []
+                    for q in range(workers):
+                        shares.append(os.path.join(d, f"port{p}-q{q}.pcap"))
+                        write_pcap(shares[-1], [frame(p, x) for x in dsts[p][q::workers]])
+                    rx = ",".join(f"rx_pcap={c}" for c in shares)
+                vdevs += ["--vdev", f"net_pcap{p},{rx},infinite_rx=1"]
+            eal = lambda prefix, lcores: ["--no-huge", "--no-pci", "--file-prefix", prefix] + lcores + mem + vdevs
+            # One CPU a worker; labelgate's control thread (the main lcore,
+            # asleep but for a millisecond's work now and then) shares the
+            # first worker's CPU.
+            cpus = [str(c) for c in range(workers)] if workers > 1 else [LCORE]
+            queues = ",".join(f"({p},{q},{cpus[q]})" for q in range(workers) for p in (0, 1))
+            label = case if workers == 1 else f"{case} x{workers}"
+            progs = {
+                "l3fwd": [l3fwd[table]] + eal("cmp-l3fwd", ["-l", ",".join(cpus)]) + [
+                    "--", "-p", "0x3", f"--config={queues}", "--lookup=lpm", "--parse-ptype",
+                    f"--rule_ipv4={d}/rules4.cfg", f"--rule_ipv6={d}/rules6.cfg",
+                    f"--eth-dest=0,{NEXT_HOP_MAC[0]}", f"--eth-dest=1,{NEXT_HOP_MAC[1]}"],
+            }
+            if workers == 1:
+                progs = {"io floor": [iofwd] + eal("cmp-io", ["-l", LCORE]), **progs}
+                lg_lcores = ["-l", f"0,{LCORE}"]
+            else:
+                lg_lcores = ["--lcores", ",".join([f"0@{cpus[0]}"] + [f"{w + 1}@{c}" for w, c in enumerate(cpus)])]
+            for name, conf in configs.items():
+                if workers > 1:
+                    conf = drop_worker_lines(conf, d, workers)
+                progs[name] = [labelgate, "run", "--config", conf, "--extra-mbufs", str(2 * PER_PORT), "--"] + \
+                    eal(f"cmp-{name.replace('+', '-')}", lg_lcores)
+            if case != "small" and case != "full uniform":
+                progs.pop("io floor", None)
+                progs.pop("labelgate+mls")
+            plan.append((label, d, caps, configs, progs))
 
     samples = {}
     for rnd in range(a.rounds):
@@ -421,7 +499,7 @@ def main():
         for name, r in results[case].items():
             if "l3fwd" in results[case]:
                 r["vs_l3fwd"] = r["mpps"] / results[case]["l3fwd"]["mpps"]
-            floor = results.get(case, {}).get("io floor") or results["small"].get("io floor")
+            floor = results.get(case.split(" x")[0], {}).get("io floor") or results.get("small", {}).get("io floor")
             if floor:
                 r["vs_floor"] = r["mpps"] / floor["mpps"]
     grind = {}

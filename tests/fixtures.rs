@@ -138,6 +138,24 @@ fn every_fixture_under_the_test_policy() {
     }
 }
 
+/// `ip6_tryforward` changes no decision: every fixture, its frames and
+/// its counters hold with the fast path off as with it on (the default,
+/// under which the fixtures' own tests run, and which forwards most of
+/// `forward`'s traffic itself).
+#[test]
+fn every_fixture_without_the_fast_path() {
+    for name in NAMES {
+        let stats = fixture_with(name, "slow", "sysctl net.inet6.ip6.fastforwarding=0\n");
+        assert_eq!(stats["fastfwd"]["fastfwd_forwarded"], 0, "{name}");
+    }
+    let stats = fixture_with("forward", "fast", "\n");
+    assert!(
+        stats["fastfwd"]["fastfwd_forwarded"].as_u64().unwrap() > 0,
+        "the fast path took none of forward's packets: {}",
+        stats["fastfwd"]
+    );
+}
+
 /// The stub policy says yes to everything: no decision changes.
 #[test]
 fn every_fixture_under_the_stub_policy() {

@@ -3,13 +3,13 @@
 //! declaration gives it.
 
 use dataplane::stats::{
-    FateValues, Icmp6StatValues, In6IfStatValues, Ip6StatValues, PortStatValues, RouteCacheValues,
-    UpcallValues,
+    FastFwdValues, FateValues, Icmp6StatValues, In6IfStatValues, Ip6StatValues, PortStatValues,
+    RouteCacheValues, UpcallValues,
 };
 
 /// The reference tables as they must appear in the README.
 fn reference() -> String {
-    let groups: [(&str, &[(&str, &str)]); 7] = [
+    let groups: [(&str, &[(&str, &str)]); 8] = [
         ("fates", FateValues::FIELDS),
         ("ip6stat", Ip6StatValues::FIELDS),
         ("icmp6stat", Icmp6StatValues::FIELDS),
@@ -17,6 +17,7 @@ fn reference() -> String {
         ("interfaces.<name>", PortStatValues::FIELDS),
         ("upcalls", UpcallValues::FIELDS),
         ("rtcache", RouteCacheValues::FIELDS),
+        ("fastfwd", FastFwdValues::FIELDS),
     ];
     let mut out = String::from("| group | counter | meaning |\n| --- | --- | --- |\n");
     for (group, fields) in groups {

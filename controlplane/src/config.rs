@@ -645,6 +645,7 @@ impl Reader {
         let s = &mut self.cfg.settings;
         match name {
             "net.inet6.ip6.stealth" => s.stealth = bool01(value)?,
+            "net.inet6.ip6.fastforwarding" => s.fastforwarding = bool01(value)?,
             "net.inet6.ip6.redirect" => s.sendredirects = bool01(value)?,
             "net.inet6.icmp6.errppslimit" => {
                 s.icmp6errppslim = number(value, "errppslimit")?;

@@ -211,6 +211,7 @@ impl Report<'_> {
             "control": object(self.local.iter()),
             "upcalls": object(s.upcalls.iter()),
             "rtcache": object(s.rtcache.iter()),
+            "fastfwd": object(s.fastfwd.iter()),
             "mac": self.mac.json(s),
         })
     }

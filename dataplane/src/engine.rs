@@ -17,6 +17,7 @@ use std::sync::Arc;
 use arrayvec::ArrayVec;
 use std::time::Instant;
 
+use crate::fastfwd;
 use crate::fib::cache::RouteCache;
 use crate::fib::{Route, RouteId};
 use crate::forward::{self, Ctx, Forward, LogEvent};
@@ -98,9 +99,15 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Forwards a burst. Its accounting is one step for readers of the
-    /// counters. Whether MAC policies are loaded is asked once per burst.
-    /// Kept out of line (one call a burst) so that a profile can name the
-    /// engine's own cost apart from the driver's and the poll loop's.
+    /// counters. Kept out of line (one call a burst) so that a profile can
+    /// name the engine's own cost apart from the driver's and the poll
+    /// loop's.
+    ///
+    /// The burst is taken in runs of [`LOOKUP_BURST`], in stages: every
+    /// packet's fixed headers are read (`ip6_tryforward`'s
+    /// [`classify`](fastfwd::classify)), the destinations of those it may
+    /// take are looked up together, then, in arrival order, each is either
+    /// finished by the fast path or handed whole to the full one.
     #[inline(never)]
     pub fn process_burst(
         &mut self,
@@ -113,35 +120,59 @@ impl<P: PacketBuf> Engine<P> {
         let core = &mut self.core;
         let _burst = st.burst();
         core.sync(snap);
-        if snap.fib.fits_in_cache() {
-            // Each packet's route is looked up when ip6_forward asks.
+        if !fastfwd::enabled(snap) {
             core.inputs(st, burst.into_iter().map(|p| (p, None)), snap, now, io);
-        } else {
-            let mut burst = burst.into_iter();
-            loop {
-                let pkts: ArrayVec<P, LOOKUP_BURST> = burst.by_ref().take(LOOKUP_BURST).collect();
-                if pkts.is_empty() {
-                    break;
-                }
-                // A table larger than the cache: every destination of the
-                // burst is looked up first, together (the route cache, then
-                // the FIB for what it misses), so that the trie's reads
-                // overlap rather than each packet waiting on its own.
-                let mut dsts = [0u128; LOOKUP_BURST];
-                for (d, p) in dsts.iter_mut().zip(&pkts) {
-                    *d = input::destination(p).unwrap_or(0);
-                }
-                let mut found = [None; LOOKUP_BURST];
-                core.cache.lookup_burst(
-                    &snap.fib,
-                    snap.generation,
-                    &dsts[..pkts.len()],
-                    &mut found[..pkts.len()],
-                    &st.rtcache,
-                );
-                let looked_up = dsts.into_iter().zip(found).map(Some);
-                core.inputs(st, pkts.into_iter().zip(looked_up), snap, now, io);
+            core.publish(st);
+            return;
+        }
+        let mut verdicts = Verdicts::default();
+        let mut burst = burst.into_iter();
+        loop {
+            let pkts: ArrayVec<P, LOOKUP_BURST> = burst.by_ref().take(LOOKUP_BURST).collect();
+            if pkts.is_empty() {
+                break;
             }
+            // Which packets the fast path may take (a bit each), and their
+            // headers' facts, in order.
+            let mut may: u64 = 0;
+            let mut cands = [fastfwd::Candidate::default(); LOOKUP_BURST];
+            let mut dsts = [0u128; LOOKUP_BURST];
+            let mut n = 0;
+            for (i, p) in pkts.iter().enumerate() {
+                if let Some(c) = fastfwd::classify(p, snap) {
+                    may |= 1 << i;
+                    dsts[n] = c.dst;
+                    cands[n] = c;
+                    n += 1;
+                }
+            }
+            // Looked up together (the route cache, then the FIB for what
+            // it misses), so that the trie's reads overlap rather than
+            // each packet waiting on its own.
+            let mut found = [None; LOOKUP_BURST];
+            core.cache.lookup_burst(
+                &snap.fib,
+                snap.generation,
+                &dsts[..n],
+                &mut found[..n],
+                &st.rtcache,
+            );
+            let mut hop = NextHop::default();
+            let mut taken = 0;
+            let mut k = 0;
+            for (i, pkt) in pkts.into_iter().enumerate() {
+                if may & (1 << i) == 0 {
+                    core.full(st, pkt, None, snap, now, io);
+                    continue;
+                }
+                let (c, id) = (&cands[k], found[k]);
+                k += 1;
+                match core.tryforward(st, pkt, c, id, &mut hop, &mut verdicts, snap, now, io) {
+                    None => taken += 1,
+                    Some(pkt) => core.full(st, pkt, Some((c.dst, id)), snap, now, io),
+                }
+            }
+            st.fastfwd.fastfwd_forwarded.add(taken);
         }
         core.publish(st);
     }
@@ -230,6 +261,55 @@ enum Unsent<P> {
     Denied(P),
 }
 
+/// The last next hop resolved in a run of packets, which mostly share
+/// their gateway: a neighbour table lookup saved per packet.
+#[derive(Default)]
+struct NextHop(Option<(IfIndex, Ipv6Addr, EthernetAddress)>);
+
+impl NextHop {
+    #[inline]
+    fn lookup(&mut self, snap: &Snapshot, out: IfIndex, addr: Ipv6Addr) -> Option<EthernetAddress> {
+        if let Some((o, a, m)) = self.0
+            && o == out
+            && a == addr
+        {
+            return Some(m);
+        }
+        let m = snap.neighbors.lookup(out, &addr)?;
+        self.0 = Some((out, addr, m));
+        Some(m)
+    }
+}
+
+/// The MAC verdicts of a burst, by (arrival, departure) interface: the
+/// label its packets get and whether they may leave,
+/// [`Policies::forward_verdict`](crate::mac::Policies::forward_verdict)
+/// asked once per pair.
+#[derive(Default)]
+struct Verdicts(ArrayVec<(IfIndex, IfIndex, MbufLabel, bool), 8>);
+
+impl Verdicts {
+    /// The label a packet from `rcvif` to `outif` carries, if it may go.
+    #[inline]
+    fn permitted(&mut self, snap: &Snapshot, rcvif: &Ifnet, outif: &Ifnet) -> Option<&MbufLabel> {
+        let key = (rcvif.index, outif.index);
+        let i = match self.0.iter().position(|(r, o, _, _)| (*r, *o) == key) {
+            Some(i) => i,
+            None => {
+                let (label, ok) = snap.mac.forward_verdict(rcvif, outif)?;
+                if self.0.is_full() {
+                    // A burst over more pairs than this asks again for the rest.
+                    self.0.pop();
+                }
+                self.0.push((key.0, key.1, label, ok));
+                self.0.len() - 1
+            }
+        };
+        let (_, _, label, ok) = &self.0[i];
+        ok.then_some(label)
+    }
+}
+
 /// An empty label, for a packet checked while packets carry none.
 static UNLABELLED: MbufLabel = MbufLabel {
     slots: [crate::mac::MbufSlot([0; 5]); crate::mac::MAX_SLOTS],
@@ -270,11 +350,96 @@ impl<P: PacketBuf> Core<P> {
         }
     }
 
+    /// The full path for one packet, with MAC labelling compiled in or out.
+    #[inline]
+    fn full(
+        &mut self,
+        st: &WorkerStats,
+        pkt: P,
+        looked_up: Option<(u128, Option<RouteId>)>,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) {
+        if snap.mac.is_empty() {
+            self.input::<false>(st, pkt, looked_up, snap, now, io);
+        } else {
+            self.input::<true>(st, pkt, looked_up, snap, now, io);
+        }
+    }
+
+    /// `ip6_tryforward` for a [`classify`](fastfwd::classify)d packet
+    /// whose route `id` was looked up: sent, or given back untouched (and
+    /// uncounted) for the full path when anything about it needs more than
+    /// the common case. Its label and MAC check are the ones made for its
+    /// interface pair.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn tryforward(
+        &mut self,
+        st: &WorkerStats,
+        mut pkt: P,
+        c: &fastfwd::Candidate,
+        id: Option<RouteId>,
+        hop: &mut NextHop,
+        verdicts: &mut Verdicts,
+        snap: &Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) -> Option<P> {
+        let (Some(id), Some(rcvif)) = (id, snap.ifnet(c.rcvif)) else {
+            return Some(pkt);
+        };
+        let rt = snap.fib.route(id);
+        let Some(outif) = fastfwd::route_usable(rt, rcvif, c, snap) else {
+            return Some(pkt);
+        };
+        if !snap.mac.is_empty() {
+            let Some(label) = verdicts.permitted(snap, rcvif, outif) else {
+                return Some(pkt);
+            };
+            if snap.mac.labels_mbufs()
+                && let Some(l) = pkt.label_mut()
+            {
+                *l = *label;
+            }
+        }
+        let Some(lladdr) = hop.lookup(snap, outif.index, rt.next_hop(Ipv6Addr::from(c.dst))) else {
+            return Some(pkt);
+        };
+        // Taken: from here on the packet is counted as the full path
+        // counts a forwarded one.
+        st.fates.received.inc();
+        st.ifs[usize::from(rcvif.index)].ifs6_in_receive.inc();
+        st.ip6.ip6s_total.inc();
+        let frame_len = L3 + c.ip_len as usize;
+        if pkt.pkt_len() > frame_len {
+            pkt.truncate(frame_len);
+        }
+        if !snap.settings.stealth {
+            let mut ip6 = ipv6::Packet::new_unchecked(&mut pkt.head_mut()[L3..]);
+            let hlim = ip6.hop_limit();
+            ip6.set_hop_limit(hlim - ipv6::HLIM_DEC);
+        }
+        let rx = RxInfo {
+            rcvif: rcvif.index,
+            l2_mcast: false,
+        };
+        match self.ether_output::<false, _, _>(st, pkt, outif, lladdr, true, snap, io, |_, _, _| ())
+        {
+            Ok(()) => forward::count_forwarded(st, outif.index, false),
+            // Only a MAC check refuses, and it was made above; were it
+            // not, this is the full path's answer to a refusal.
+            Err(pkt) => self.refused::<false>(st, outif.index, pkt, &rx, snap, now, io),
+        }
+        None
+    }
+
     fn input<const MAC: bool>(
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
-        looked_up: Option<(u128, Option<RouteId>)>,
+        mut looked_up: Option<(u128, Option<RouteId>)>,
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
@@ -317,7 +482,8 @@ impl<P: PacketBuf> Core<P> {
                     return free::<MAC, P>(snap, pkt);
                 }
             }
-            match self.forward::<MAC>(st, pkt, rx, looked_up, snap, now, io) {
+            // A pass back through the loopback looks its route up again.
+            match self.forward::<MAC>(st, pkt, rx, looked_up.take(), snap, now, io) {
                 // Loopback output (`looutput`): the packet comes back in on
                 // the interface it was received on, the seed's `origifp`,
                 // with its label.

@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod exthdr;
+pub mod fastfwd;
 pub mod fib;
 pub mod forward;
 pub mod icmp6;

@@ -19,6 +19,11 @@ pub struct Settings {
     /// `net.inet6.ip6.stealth`: forward without checking or decrementing
     /// the hop limit (IPSTEALTH).
     pub stealth: bool,
+    /// `net.inet6.ip6.fastforwarding` (labelgate's, after FreeBSD's old
+    /// IPv4 `net.inet.ip.fastforwarding`): take the common forwarded
+    /// packet through `ip6_tryforward`. Off, every packet goes the full
+    /// way; what the router does is the same either way, only slower.
+    pub fastforwarding: bool,
     /// `net.inet6.ip6.redirect`: send ND redirects.
     pub sendredirects: bool,
     /// `net.inet6.icmp6.errppslimit`: ICMPv6 errors and redirects per
@@ -40,6 +45,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             stealth: false,
+            fastforwarding: true,
             sendredirects: true,
             icmp6errppslim: 100,
             log_interval: Duration::from_secs(5),
@@ -70,11 +76,58 @@ pub struct Snapshot {
     pub neighbors: Neighbors,
     /// Every unicast address of the router, on any interface; link-local
     /// ones are looked up with their zone by [`Snapshot::is_ours`].
-    pub local: HashSet<Ipv6Addr>,
+    pub local: LocalAddrs,
     pub pfil: Pfil,
     pub settings: Settings,
     /// The loaded MAC policies.
     pub mac: crate::mac::Policies,
+}
+
+/// The router's unicast addresses, with a bitmap over a hash of them in
+/// front: nearly every forwarded packet's destination is none of them, and
+/// the bitmap says so in a few instructions where the set would hash 16
+/// bytes.
+#[derive(Debug, Clone, Default)]
+pub struct LocalAddrs {
+    set: HashSet<Ipv6Addr>,
+    filter: [u64; FILTER_WORDS],
+}
+
+const FILTER_WORDS: usize = 16;
+
+impl LocalAddrs {
+    /// The filter's bit for an address: both halves folded in, so that
+    /// addresses differing only in their prefix or only in their
+    /// interface identifier spread alike.
+    #[inline]
+    fn bit(a: &Ipv6Addr) -> (usize, u64) {
+        let b = a.to_bits();
+        let h = ((b >> 64) as u64 ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = (h >> (64 - (FILTER_WORDS * 64).trailing_zeros())) as usize;
+        (i / 64, 1 << (i % 64))
+    }
+
+    #[inline]
+    pub fn contains(&self, a: &Ipv6Addr) -> bool {
+        let (w, m) = Self::bit(a);
+        self.filter[w] & m != 0 && self.set.contains(a)
+    }
+
+    pub fn insert(&mut self, a: Ipv6Addr) {
+        let (w, m) = Self::bit(&a);
+        self.filter[w] |= m;
+        self.set.insert(a);
+    }
+}
+
+impl FromIterator<Ipv6Addr> for LocalAddrs {
+    fn from_iter<I: IntoIterator<Item = Ipv6Addr>>(iter: I) -> LocalAddrs {
+        let mut l = LocalAddrs::default();
+        for a in iter {
+            l.insert(a);
+        }
+        l
+    }
 }
 
 impl Snapshot {
@@ -96,5 +149,21 @@ impl Snapshot {
         self.ifnets
             .iter()
             .any(|i| i.zones.get(scope::LINK_LOCAL) == zone && i.addrs.iter().any(|x| x.addr == *a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses_are_found_and_others_are_not() {
+        let ours: Vec<Ipv6Addr> = (0..300u128)
+            .map(|i| Ipv6Addr::from((0x2001_0db8u128 << 96) | (i << 64) | 1))
+            .collect();
+        let l: LocalAddrs = ours.iter().copied().collect();
+        assert!(ours.iter().all(|a| l.contains(a)));
+        let others = (0..10_000u128).map(|i| Ipv6Addr::from((0x2001_0db9u128 << 96) | i));
+        assert!(others.into_iter().all(|a| !l.contains(&a)));
     }
 }

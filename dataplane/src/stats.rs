@@ -335,10 +335,18 @@ impl Fates {
 counters! {
     /// The per-core route cache.
     pub struct RouteCacheStat => RouteCacheValues {
-        /// destinations found in the route cache (on a table larger than the cache, every received frame's, looked up a burst at a time)
+        /// destinations found in the route cache (looked up a burst at a time for the packets the fast path may take, one at a time for the rest)
         rtcache_hits,
         /// destinations looked up in the FIB (cache misses)
         rtcache_misses,
+    }
+}
+
+counters! {
+    /// `ip6_tryforward`, the fast path.
+    pub struct FastFwdStat => FastFwdValues {
+        /// received packets the fast path forwarded itself; the rest went the full way (`net.inet6.ip6.fastforwarding`)
+        fastfwd_forwarded,
     }
 }
 
@@ -381,6 +389,7 @@ pub struct WorkerStats {
     pub filter_hits: Box<[Counter]>,
     pub upcalls: Upcalls,
     pub rtcache: RouteCacheStat,
+    pub fastfwd: FastFwdStat,
     /// `ifnet_check_transmit` refusals by policy id and errno.
     pub mac_denied: MacDenials,
 }
@@ -436,6 +445,7 @@ pub struct StatsValues {
     pub filter_hits: Vec<u64>,
     pub upcalls: UpcallValues,
     pub rtcache: RouteCacheValues,
+    pub fastfwd: FastFwdValues,
     /// `ifnet_check_transmit` refusals: by policy id, by errno (in
     /// [`crate::mac::Errno::ALL`] order).
     pub mac_denied: Vec<[u64; MAC_ERRNOS]>,
@@ -456,6 +466,7 @@ impl WorkerStats {
                 .collect(),
             upcalls: Upcalls::default(),
             rtcache: RouteCacheStat::default(),
+            fastfwd: FastFwdStat::default(),
             mac_denied: MacDenials::default(),
         }
     }
@@ -510,6 +521,7 @@ impl WorkerStats {
             filter_hits: self.filter_hits.iter().map(Counter::get).collect(),
             upcalls: self.upcalls.load(),
             rtcache: self.rtcache.load(),
+            fastfwd: self.fastfwd.load(),
             mac_denied: self.mac_denied.load(),
         }
     }
@@ -546,6 +558,7 @@ impl StatsValues {
         }
         self.upcalls.add(&other.upcalls);
         self.rtcache.add(&other.rtcache);
+        self.fastfwd.add(&other.fastfwd);
         if self.mac_denied.len() < other.mac_denied.len() {
             self.mac_denied
                 .resize(other.mac_denied.len(), [0; MAC_ERRNOS]);

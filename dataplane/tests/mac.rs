@@ -6,40 +6,10 @@
 mod common;
 
 use common::*;
-use dataplane::Snapshot;
+use dataplane::mac::Errno;
 use dataplane::mac::lattice::{self, Element};
-use dataplane::mac::{Errno, Kind, Registry, policy_named};
 use dataplane::wire::ethernet::Address as Mac;
 use dataplane::wire::icmpv6::unreach;
-
-/// The common snapshot with `policies` loaded (each with its settings)
-/// and each interface labelled as the policies create it, then as
-/// `labels` say.
-fn labelled(policies: &[(&str, &[(&str, &str)])], labels: &[(usize, &str)]) -> Snapshot {
-    let mut r = Registry::new();
-    for (name, settings) in policies {
-        let p = policy_named(name).unwrap();
-        for (k, v) in *settings {
-            p.set(k, v).unwrap();
-        }
-        r.register(p).unwrap();
-    }
-    let p = r.policies().clone();
-    let cred = p.cred_init(0, vec![0]);
-    let mut s = snapshot();
-    for i in 0..s.ifnets.len() {
-        let ifp = s.ifnets[i].clone();
-        s.ifnets[i].label = p.ifnet_create(&ifp);
-    }
-    for &(i, text) in labels {
-        let ifp = s.ifnets[i].clone();
-        let new = p.internalize(Kind::Ifnet, text).unwrap();
-        p.ifnet_set_label(&cred, &ifp, &mut s.ifnets[i].label, &new)
-            .unwrap();
-    }
-    s.mac = p;
-    s
-}
 
 fn mls(labels: &[(usize, &str)]) -> World {
     World::with(labelled(&[("mls", &[])], labels))

@@ -80,6 +80,12 @@ impl Policy for Ifoff {
             .collect()
     }
 
+    /// Its transmit check reads the interface and its switches, never the
+    /// packet.
+    fn forwards_by_interface(&self) -> bool {
+        true
+    }
+
     fn ifnet_check_transmit(&self, ifp: &Ifnet, _: &Slot, _: &MbufSlot) -> MacResult {
         self.check(ifp)
     }

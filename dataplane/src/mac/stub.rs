@@ -61,6 +61,11 @@ impl Policy for Stub {
         Ok(())
     }
     fn ifnet_relabel(&self, _: &Slot, _: &Ifnet, _: &mut Slot, _: &Slot) {}
+    /// Doing nothing, its answer is the same for every packet.
+    fn forwards_by_interface(&self) -> bool {
+        true
+    }
+
     fn ifnet_check_transmit(&self, _: &Ifnet, _: &Slot, _: &MbufSlot) -> MacResult {
         Ok(())
     }

@@ -188,6 +188,35 @@ pub fn snapshot() -> Snapshot {
     s
 }
 
+/// The common snapshot with `policies` loaded (each with its settings)
+/// and each interface labelled as the policies create it, then as
+/// `labels` say.
+pub fn labelled(policies: &[(&str, &[(&str, &str)])], labels: &[(usize, &str)]) -> Snapshot {
+    let mut r = dataplane::mac::Registry::new();
+    for (name, settings) in policies {
+        let p = dataplane::mac::policy_named(name).unwrap();
+        for (k, v) in *settings {
+            p.set(k, v).unwrap();
+        }
+        r.register(p).unwrap();
+    }
+    let p = r.policies().clone();
+    let cred = p.cred_init(0, vec![0]);
+    let mut s = snapshot();
+    for i in 0..s.ifnets.len() {
+        let ifp = s.ifnets[i].clone();
+        s.ifnets[i].label = p.ifnet_create(&ifp);
+    }
+    for &(i, text) in labels {
+        let ifp = s.ifnets[i].clone();
+        let new = p.internalize(dataplane::mac::Kind::Ifnet, text).unwrap();
+        p.ifnet_set_label(&cred, &ifp, &mut s.ifnets[i].label, &new)
+            .unwrap();
+    }
+    s.mac = p;
+    s
+}
+
 /// Every snapshot the tests build gets its own generation: the engine's
 /// route cache trusts the generation to tell tables apart.
 pub fn publish(s: &mut Snapshot) {

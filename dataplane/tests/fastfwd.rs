@@ -1,0 +1,281 @@
+//! `ip6_tryforward` changes nothing but the speed: random traffic, most of
+//! it ordinary, the rest broken or unusual in every way the full path
+//! knows, goes through two engines, one with the fast path and one
+//! without, and every frame sent (its port, bytes and label), every packet
+//! punted, every resolution asked, every log line and every counter comes
+//! out the same, with and without MAC policies, under each setting the
+//! fast path reads.
+
+mod common;
+
+use common::*;
+use dataplane::Snapshot;
+use dataplane::VecPacket;
+use dataplane::stats::StatsValues;
+use dataplane::wire::ethernet::Address as Mac;
+
+/// xorshift: reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Addresses of every kind the full path treats apart: routed ones (by
+/// gateway, on link, unresolved, blackhole, reject, loopback, back out
+/// the arrival link, unrouted), the router's own, and link-local,
+/// multicast, unspecified, loopback, IPv4-mapped, site-local and unique
+/// local ones.
+const ADDRS: &[&str] = &[
+    A,
+    A2,
+    D,
+    B,
+    B2,
+    C,
+    FAR1,
+    FAR1,
+    FAR2,
+    FAR2,
+    VIA_CC,
+    VIA_CC_DYNAMIC,
+    VIA_FE,
+    BLACKHOLE,
+    REJECT,
+    TO_LO,
+    UNREACHABLE_GW,
+    NOWHERE,
+    "2001:db8::1",
+    "2001:db8:1::1",
+    "fe80::a0",
+    "fe80::aa",
+    "ff02::1",
+    "ff0e::1",
+    "ff01::1",
+    "::",
+    "::1",
+    "::ffff:192.0.2.1",
+    "fec0::1",
+    "fd00::1",
+    "fc00::5",
+    "4000::1",
+];
+
+/// Ordinary traffic: (arrival port, source, destination) forwarded by a
+/// gateway or to a neighbour on another link.
+const ORDINARY: &[(u16, &str, &str)] = &[
+    (0, A, FAR1),
+    (0, A, FAR2),
+    (0, A, B),
+    (0, A, C),
+    (1, B, FAR2),
+    (1, FAR1, A),
+    (2, C, "fd00::1"),
+    (2, FAR2, FAR1),
+];
+
+fn random_frame(r: &mut Rng) -> VecPacket {
+    if r.chance(40) {
+        let &(port, src, dst) = r.pick(ORDINARY);
+        let p = Ip6::udp(src, dst).hlim(*r.pick(&[2, 64]));
+        return frame(port, PORT_MAC[usize::from(port)], &p.bytes());
+    }
+    let (src, dst) = (*r.pick(ADDRS), *r.pick(ADDRS));
+    let mut p = Ip6::udp(src, dst).hlim(*r.pick(&[0, 1, 2, 64, 255]));
+    match r.below(10) {
+        0 => p = p.hbh(&[1, 4, 0, 0, 0, 0]),
+        1 => p = p.ext(43, &[0, 0, 0, 0, 0, 0]),
+        2 => p = p.sized(1400 + r.below(200)),
+        3 => p.plen = Some(*r.pick(&[0, 1, 10, 23, 24, 25, 400])),
+        _ => {}
+    }
+    let port = *r.pick(&[0u16, 0, 0, 1, 1, 2, 9]);
+    let mac = match r.below(12) {
+        0 => Mac([0x33, 0x33, 0, 0, 0, 1]),
+        1 => Mac([2, 0, 0, 0, 0, 9]),
+        2 => PORT_MAC[(usize::from(port) + 1) % 3],
+        _ => PORT_MAC[usize::from(port).min(2)],
+    };
+    let mut f = frame(port, mac, &p.bytes());
+    if r.chance(10) {
+        f.data.extend(std::iter::repeat_n(0, 1 + r.below(30)));
+    }
+    if r.chance(8) {
+        let cut = r.below(f.data.len());
+        f.data.truncate(cut);
+    }
+    if r.chance(10) && !f.data.is_empty() {
+        let at = r.below(f.data.len().min(62));
+        f.data[at] ^= 1 << r.below(8);
+    }
+    f
+}
+
+/// Everything the two engines must agree on.
+#[derive(PartialEq)]
+struct Seen {
+    tx: Vec<(u16, VecPacket)>,
+    punted: Vec<VecPacket>,
+    resolves: Vec<(u16, std::net::Ipv6Addr)>,
+    logs: Vec<dataplane::forward::LogEvent>,
+    stats: StatsValues,
+}
+
+/// The fast path's own counter is left out, and the route cache's split
+/// between hits and misses: a burst's destinations are looked up in the
+/// cache before its misses fill it, so a destination new to the cache that
+/// comes twice in one burst misses twice. The number of lookups is kept.
+fn seen(w: &mut World) -> Seen {
+    let mut stats = w.stats();
+    stats.fastfwd = Default::default();
+    let r = &mut stats.rtcache;
+    (r.rtcache_hits, r.rtcache_misses) = (r.rtcache_hits + r.rtcache_misses, 0);
+    Seen {
+        tx: w.take_tx(),
+        punted: std::mem::take(&mut w.io.punted),
+        resolves: std::mem::take(&mut w.io.resolves),
+        logs: std::mem::take(&mut w.io.logs),
+        stats,
+    }
+}
+
+/// Asserts `fast` and `slow` agree, naming the first difference briefly
+/// (a frame or a counter, not the whole record).
+fn same(fast: Seen, slow: Seen, when: &str) {
+    if fast == slow {
+        return;
+    }
+    for (i, (f, s)) in fast.tx.iter().zip(&slow.tx).enumerate() {
+        assert_eq!(f, s, "{when}: frame {i} differs");
+    }
+    assert_eq!(fast.tx.len(), slow.tx.len(), "{when}: frames sent");
+    assert_eq!(fast.punted, slow.punted, "{when}: punted");
+    assert_eq!(fast.resolves, slow.resolves, "{when}: resolutions");
+    assert_eq!(fast.logs, slow.logs, "{when}: logs");
+    assert_eq!(
+        counters(&fast.stats),
+        counters(&slow.stats),
+        "{when}: counters"
+    );
+    assert_eq!(
+        fast.stats.rtcache, slow.stats.rtcache,
+        "{when}: route lookups"
+    );
+    assert_eq!(
+        fast.stats.mac_denied, slow.stats.mac_denied,
+        "{when}: MAC denials"
+    );
+    assert_eq!(fast.stats, slow.stats, "{when}: other counters");
+}
+
+/// Runs the same random traffic through `snap` with and without the fast
+/// path and returns how many packets the fast path took.
+fn same_either_way(snap: Snapshot, seed: u64) -> u64 {
+    let mut slow_snap = snap.clone();
+    slow_snap.settings.fastforwarding = false;
+    let mut fast = World::with(snap);
+    let mut slow = World::with(slow_snap);
+    let mut r = Rng(seed);
+    for round in 0..150 {
+        let burst: Vec<VecPacket> = (0..1 + r.below(70)).map(|_| random_frame(&mut r)).collect();
+        fast.burst(burst.clone());
+        slow.burst(burst);
+        if round % 50 == 49 {
+            fast.at(secs(round / 50 + 1)).tick();
+            slow.at(secs(round / 50 + 1)).tick();
+        }
+        same(
+            seen(&mut fast),
+            seen(&mut slow),
+            &format!("seed {seed}, round {round}"),
+        );
+    }
+    fast.shutdown();
+    slow.shutdown();
+    same(
+        seen(&mut fast),
+        seen(&mut slow),
+        &format!("seed {seed}, at shutdown"),
+    );
+    assert_eq!(slow.stats().fastfwd.fastfwd_forwarded, 0);
+    fast.stats().fastfwd.fastfwd_forwarded
+}
+
+fn unlimited(mut s: Snapshot) -> Snapshot {
+    s.settings.icmp6errppslim = -1;
+    s
+}
+
+#[test]
+fn the_fast_path_decides_as_the_full_one() {
+    let mut taken = 0;
+    for seed in 1..=4 {
+        taken += same_either_way(unlimited(snapshot()), seed);
+    }
+    assert!(taken > 5000, "the fast path took only {taken} packets");
+}
+
+#[test]
+fn the_fast_path_decides_as_the_full_one_under_each_setting_it_reads() {
+    let mut s = unlimited(snapshot());
+    s.settings.stealth = true;
+    assert!(same_either_way(s, 11) > 0);
+    let mut s = unlimited(snapshot());
+    s.settings.sendredirects = false;
+    assert!(same_either_way(s, 12) > 0);
+    let mut s = unlimited(snapshot());
+    s.ifnets[1].mtu = 1280;
+    s.ifnets[2].mtu = 1450;
+    assert!(same_either_way(s, 13) > 0);
+}
+
+#[test]
+fn the_fast_path_labels_and_checks_as_the_full_one() {
+    let mls = [("mls", &[][..])];
+    let s = labelled(
+        &mls,
+        &[
+            (0, "mls/5(low-high)"),
+            (1, "mls/10(10-high)"),
+            (2, "mls/low(low-5)"),
+        ],
+    );
+    assert!(same_either_way(unlimited(s), 21) > 0);
+    let both = [("mls", &[][..]), ("biba", &[][..])];
+    let s = labelled(
+        &both,
+        &[
+            (0, "mls/5(low-high),biba/high(low-high)"),
+            (1, "mls/5(low-high),biba/low(low-5)"),
+            (2, "mls/low(low-high),biba/high(high-high)"),
+        ],
+    );
+    assert!(same_either_way(unlimited(s), 22) > 0);
+    let s = labelled(&[("ifoff", &[("enabled", "1")][..])], &[]);
+    same_either_way(unlimited(s), 23);
+    let s = labelled(&[("stub", &[][..])], &[]);
+    assert!(same_either_way(unlimited(s), 24) > 0);
+}
+
+#[test]
+fn policies_that_look_at_more_than_interfaces_keep_the_full_path() {
+    let s = labelled(&[("test", &[][..])], &[]);
+    assert_eq!(same_either_way(unlimited(s), 31), 0);
+}
