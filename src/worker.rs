@@ -101,6 +101,7 @@ impl Io<Mbuf> for DpdkIo<'_> {
         self.pool.alloc()
     }
 
+    #[inline]
     fn transmit(&mut self, port: IfIndex, pkt: Mbuf) {
         let Some(t) = self.tx.get_mut(usize::from(port)) else {
             // Not a port (the loopback never transmits): count, never panic.

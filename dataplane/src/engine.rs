@@ -5,9 +5,10 @@
 //! worker's hands, so that all of it runs in tests without DPDK.
 //!
 //! Every frame the router sends leaves through one function,
-//! [`Core::ether_output`] (FreeBSD's `ether_output` under `nd6_output`):
-//! the MAC transmit check, the link-layer rewrite, the count and the
-//! transmit. MAC labelling is compiled in or out per burst (`const MAC`):
+//! [`Core::ether_send`] (the tail of FreeBSD's `ether_output` under
+//! `nd6_output`): the link-layer rewrite, the count and the transmit,
+//! after [`Core::ether_output`]'s MAC transmit check or, on the fast path,
+//! the check made once for the packet's interface pair. MAC labelling is compiled in or out per burst (`const MAC`):
 //! with no policy loaded the per-packet path has no label work and no
 //! branch for it.
 
@@ -157,6 +158,7 @@ impl<P: PacketBuf> Engine<P> {
                 &mut found[..n],
                 &st.rtcache,
             );
+            snap.fib.touch_routes(&found[..n]);
             let mut hop = NextHop::default();
             let mut taken = 0;
             let mut k = 0;
@@ -167,11 +169,16 @@ impl<P: PacketBuf> Engine<P> {
                 }
                 let (c, id) = (&cands[k], found[k]);
                 k += 1;
-                match core.tryforward(st, pkt, c, id, &mut hop, &mut verdicts, snap, now, io) {
+                match core.tryforward(st, pkt, c, id, &mut hop, &mut verdicts, snap, io) {
                     None => taken += 1,
                     Some(pkt) => core.full(st, pkt, Some((c.dst, id)), snap, now, io),
                 }
             }
+            // What the full path counts per packet (`ip6_input`'s and
+            // `ip6_forward`'s router-wide counters), for the run.
+            st.fates.received.add(taken);
+            st.ip6.ip6s_total.add(taken);
+            st.ip6.ip6s_forward.add(taken);
             st.fastfwd.fastfwd_forwarded.add(taken);
         }
         core.publish(st);
@@ -384,13 +391,12 @@ impl<P: PacketBuf> Core<P> {
         hop: &mut NextHop,
         verdicts: &mut Verdicts,
         snap: &Snapshot,
-        now: Instant,
         io: &mut impl Io<P>,
     ) -> Option<P> {
         let (Some(id), Some(rcvif)) = (id, snap.ifnet(c.rcvif)) else {
             return Some(pkt);
         };
-        let rt = snap.fib.route(id);
+        let rt = snap.fib.nexthop(id);
         let Some(outif) = fastfwd::route_usable(rt, rcvif, c, snap) else {
             return Some(pkt);
         };
@@ -404,14 +410,13 @@ impl<P: PacketBuf> Core<P> {
                 *l = *label;
             }
         }
-        let Some(lladdr) = hop.lookup(snap, outif.index, rt.next_hop(Ipv6Addr::from(c.dst))) else {
+        let Some(lladdr) = hop.lookup(snap, outif.index, rt.address(Ipv6Addr::from(c.dst))) else {
             return Some(pkt);
         };
         // Taken: from here on the packet is counted as the full path
-        // counts a forwarded one.
-        st.fates.received.inc();
+        // counts a forwarded one (the router-wide counters once a run, by
+        // the caller).
         st.ifs[usize::from(rcvif.index)].ifs6_in_receive.inc();
-        st.ip6.ip6s_total.inc();
         let frame_len = L3 + c.ip_len as usize;
         if pkt.pkt_len() > frame_len {
             pkt.truncate(frame_len);
@@ -421,17 +426,8 @@ impl<P: PacketBuf> Core<P> {
             let hlim = ip6.hop_limit();
             ip6.set_hop_limit(hlim - ipv6::HLIM_DEC);
         }
-        let rx = RxInfo {
-            rcvif: rcvif.index,
-            l2_mcast: false,
-        };
-        match self.ether_output::<false, _, _>(st, pkt, outif, lladdr, true, snap, io, |_, _, _| ())
-        {
-            Ok(()) => forward::count_forwarded(st, outif.index, false),
-            // Only a MAC check refuses, and it was made above; were it
-            // not, this is the full path's answer to a refusal.
-            Err(pkt) => self.refused::<false>(st, outif.index, pkt, &rx, snap, now, io),
-        }
+        st.ifs[usize::from(outif.index)].ifs6_out_forward.inc();
+        Self::ether_send::<false>(st, pkt, outif, lladdr, true, snap, io);
         None
     }
 
@@ -711,17 +707,15 @@ impl<P: PacketBuf> Core<P> {
         }
     }
 
-    /// `ether_output`, the one way out of the router: the MAC transmit
-    /// check (a refusal, counted by policy and errno, is returned with the
-    /// packet, as `ether_output` returns its error to `nd6_output`), then
-    /// `before`, the link-layer
-    /// rewrite, the count of a received packet as forwarded, and the
-    /// transmit. The label ends here: nothing after the NIC reads it.
+    /// `ether_output`: the MAC transmit check (a refusal, counted by
+    /// policy and errno, is returned with the packet, as `ether_output`
+    /// returns its error to `nd6_output`), then `before`, then
+    /// [`ether_send`](Self::ether_send).
     #[allow(clippy::too_many_arguments)]
     fn ether_output<const MAC: bool, IO: Io<P>, R>(
         &mut self,
         st: &WorkerStats,
-        mut pkt: P,
+        pkt: P,
         outif: &Ifnet,
         dst: EthernetAddress,
         received: bool,
@@ -733,6 +727,25 @@ impl<P: PacketBuf> Core<P> {
             return Err(pkt);
         }
         let r = before(self, &pkt, io);
+        Self::ether_send::<MAC>(st, pkt, outif, dst, received, snap, io);
+        Ok(r)
+    }
+
+    /// The one way out of the router, for a frame the MAC check let go
+    /// (in [`ether_output`](Self::ether_output), or for its interface pair
+    /// on the fast path): the link-layer rewrite, the end of the label
+    /// (nothing after the NIC reads it), the count of a received packet
+    /// as forwarded, and the transmit.
+    #[inline]
+    fn ether_send<const MAC: bool>(
+        st: &WorkerStats,
+        mut pkt: P,
+        outif: &Ifnet,
+        dst: EthernetAddress,
+        received: bool,
+        snap: &Snapshot,
+        io: &mut impl Io<P>,
+    ) {
         ether_rewrite(&mut pkt, dst, outif);
         if MAC
             && snap.mac.labels_mbufs()
@@ -744,7 +757,6 @@ impl<P: PacketBuf> Core<P> {
             st.fates.forwarded.inc();
         }
         io.transmit(outif.index, pkt);
-        Ok(r)
     }
 
     /// `mac_ifnet_check_transmit`: whether the policies let `pkt` leave

@@ -15,7 +15,7 @@
 //! before the burst's routes are looked up together, [`route_usable`]
 //! after.
 
-use crate::fib::Route;
+use crate::fib::NextHop;
 use crate::iface::{IfIndex, Ifnet};
 use crate::input::L3;
 use crate::packet::PacketBuf;
@@ -83,13 +83,13 @@ pub fn classify<P: PacketBuf>(pkt: &P, snap: &Snapshot) -> Option<Candidate> {
 }
 
 /// The interface `ip6_forward` would send a [`classify`]d packet out of
-/// by `rt` with nothing more to say: a route that neither drops nor
-/// rejects, out a real interface other than the one it came in on (that
-/// would ask for a redirect), with room for the packet. `None` leaves it
-/// to the full path.
+/// by a route with next hop `rt` with nothing more to say: a route that
+/// neither drops nor rejects, out a real interface other than the one it
+/// came in on (that would ask for a redirect), with room for the packet.
+/// `None` leaves it to the full path.
 #[inline]
 pub fn route_usable<'s>(
-    rt: &Route,
+    rt: &NextHop,
     rcvif: &Ifnet,
     c: &Candidate,
     snap: &'s Snapshot,

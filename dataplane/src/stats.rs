@@ -337,7 +337,7 @@ counters! {
     pub struct RouteCacheStat => RouteCacheValues {
         /// destinations found in the route cache (looked up a burst at a time for the packets the fast path may take, one at a time for the rest)
         rtcache_hits,
-        /// destinations looked up in the FIB (cache misses)
+        /// destinations looked up in the FIB (cache misses, and every lookup while the cache rests for a low hit rate)
         rtcache_misses,
     }
 }
