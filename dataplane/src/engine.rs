@@ -407,7 +407,7 @@ impl<P: PacketBuf> Core<P> {
             if snap.mac.labels_mbufs()
                 && let Some(l) = pkt.label_mut()
             {
-                *l = *label;
+                snap.mac.mbuf_copy_slots(label, l);
             }
         }
         let Some(lladdr) = hop.lookup(snap, outif.index, rt.address(Ipv6Addr::from(c.dst))) else {

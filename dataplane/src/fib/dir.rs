@@ -76,21 +76,30 @@ impl Dir {
 
     /// Looks up every address of `dsts` into `out`, a level at a time
     /// across them all, so that the reads of different addresses overlap
-    /// rather than wait on each other.
+    /// rather than wait on each other. Each level visits only the
+    /// addresses still descending (a bit each), so those the first levels
+    /// resolve cost nothing more.
     pub fn lookup_many(&self, dsts: &[u128], out: &mut [Option<RouteId>]) {
-        const LANES: usize = 32;
+        const LANES: usize = 64;
         for (dsts, out) in dsts.chunks(LANES).zip(out.chunks_mut(LANES)) {
             let mut e = [0 as Entry; LANES];
-            for (e, &d) in e.iter_mut().zip(dsts) {
+            let mut descending = 0u64;
+            for (i, (e, &d)) in e.iter_mut().zip(dsts).enumerate() {
                 *e = self.root[(d >> (128 - ROOT_BITS)) as usize];
+                descending |= u64::from(*e >> 31) << i;
             }
             let mut at = ROOT_BITS;
-            while e[..dsts.len()].iter().any(|&x| x & CHILD != 0) {
-                for (e, &d) in e.iter_mut().zip(dsts) {
-                    if *e & CHILD != 0 {
-                        *e = self.nodes[(*e & !CHILD) as usize * NODE + byte(d, at)];
-                    }
+            while descending != 0 {
+                let mut next = 0u64;
+                let mut lanes = descending;
+                while lanes != 0 {
+                    let i = lanes.trailing_zeros() as usize;
+                    lanes &= lanes - 1;
+                    let x = self.nodes[(e[i] & !CHILD) as usize * NODE + byte(dsts[i], at)];
+                    e[i] = x;
+                    next |= u64::from(x >> 31) << i;
                 }
+                descending = next;
                 at += 8;
             }
             for (o, e) in out.iter_mut().zip(e) {

@@ -574,6 +574,19 @@ impl Policies {
         Some((m, permitted))
     }
 
+    /// Gives `dst` the slots of `src` the loaded policies own, as plain
+    /// words: how each packet gets its copy of a
+    /// [`forward_verdict`](Self::forward_verdict) label (the other slots are
+    /// nobody's).
+    #[inline]
+    pub fn mbuf_copy_slots(&self, src: &MbufLabel, dst: &mut MbufLabel) {
+        for l in &self.list {
+            if let Some(s) = l.slot {
+                dst.slots[s] = src.slots[s];
+            }
+        }
+    }
+
     /// The loaded policies, newest first, with their slots.
     pub fn iter(&self) -> impl Iterator<Item = (&dyn Policy, Option<usize>)> {
         self.list.iter().map(|l| (&*l.policy, l.slot))
