@@ -56,6 +56,7 @@ fn main() {
         .allowlist_function("rte_eal_.*|rte_eth_.*|rte_pktmbuf_.*|rte_mbuf_.*|rte_mempool_.*")
         .allowlist_function("rte_lcore_.*|rte_get_.*|rte_socket_id|rte_socket_count|rte_socket_id_by_idx|rte_strerror|rte_version")
         .allowlist_function("rte_log_set_global_level|rte_malloc_get_socket_stats|lg_.*")
+        .allowlist_function("rte_lpm6_.*|rte_fib6_.*")
         .allowlist_var("RTE_MAX_LCORE|RTE_MAX_ETHPORTS|RTE_PKTMBUF_HEADROOM|RTE_MBUF_DEFAULT_.*")
         .allowlist_var("RTE_ETH_.*|RTE_LOG_.*|RTE_MBUF_F_.*|RTE_MEMPOOL_F_.*|SOCKET_ID_ANY")
         .wrap_static_fns(true)

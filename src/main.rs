@@ -3,7 +3,6 @@
 
 mod capture;
 mod control;
-mod dpdk;
 mod replay;
 mod router;
 mod run;
@@ -17,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand};
 
 use controlplane::report::{count, rate};
+use labelgate::dpdk;
 
 use crate::router::{Fail, Finished};
 

@@ -34,6 +34,20 @@ pub(super) fn leaked() {
     LEAKED.store(true, Ordering::SeqCst);
 }
 
+/// The malloc heap statistics of every socket DPDK knows.
+fn heap_stats(_: &Eal) -> impl Iterator<Item = sys::rte_malloc_socket_stats> {
+    // SAFETY: no preconditions once the EAL is initialised, as the `Eal`
+    // shows it is.
+    let sockets = unsafe { sys::rte_socket_count() };
+    (0..sockets).filter_map(|i| {
+        let mut st = sys::rte_malloc_socket_stats::default();
+        // SAFETY: st is writable storage for the stats of a socket from
+        // DPDK's own list.
+        let rc = unsafe { sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(i), &mut st) };
+        (rc == 0).then_some(st)
+    })
+}
+
 /// The initialised EAL.
 #[derive(Debug, Clone)]
 pub struct Eal {
@@ -80,19 +94,14 @@ impl Eal {
         if unsafe { sys::rte_eal_has_hugepages() } != 0 {
             return None;
         }
-        // SAFETY: as above; socket ids come from DPDK's own list.
-        let sockets = unsafe { sys::rte_socket_count() };
-        let mut free = 0;
-        for i in 0..sockets {
-            let mut st = sys::rte_malloc_socket_stats::default();
-            // SAFETY: st is writable storage for the stats of a valid socket.
-            let rc =
-                unsafe { sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(i), &mut st) };
-            if rc == 0 {
-                free += st.heap_freesz_bytes;
-            }
-        }
-        Some(free)
+        Some(heap_stats(self).map(|st| st.heap_freesz_bytes).sum())
+    }
+
+    /// Bytes DPDK's heaps have handed out, on every socket. Tables that
+    /// allocate all they may need when they are created (`rte_lpm6`,
+    /// `rte_fib6`) take the difference across their creation as their size.
+    pub(super) fn heap_allocated(&self) -> usize {
+        heap_stats(self).map(|st| st.heap_allocsz_bytes).sum()
     }
 
     /// The lcore the calling (main) thread is.

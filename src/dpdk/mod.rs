@@ -9,16 +9,21 @@
 
 mod eal;
 mod ethdev;
+mod fib6;
 mod lcore;
+mod lpm6;
 mod mbuf;
 mod mempool;
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use eal::Eal;
 pub use ethdev::{Port, PortConfig, RxQueue, TxQueue, frame_len};
+pub use fib6::{Fib6, NextHopSize};
 pub use lcore::Lcore;
+pub use lpm6::Lpm6;
 pub use mbuf::{LABEL_PRIV_SIZE, Mbuf};
 pub use mempool::{Mempool, PoolSpec};
 
@@ -39,6 +44,17 @@ pub const BURST: usize = 32;
 
 /// The headroom every mbuf keeps before its data (`RTE_PKTMBUF_HEADROOM`).
 pub const HEADROOM: usize = sys::RTE_PKTMBUF_HEADROOM as usize;
+
+/// The errno DPDK's route tables give for a route they do not hold.
+const ENOENT: i32 = 2;
+
+/// DPDK refuses a second route table of a name it already holds, and its
+/// names are process-wide: every table gets a number of its own.
+fn table_name(kind: &str) -> CString {
+    static TABLES: AtomicU64 = AtomicU64::new(0);
+    let n = TABLES.fetch_add(1, Ordering::Relaxed);
+    CString::new(format!("lg_{kind}_{n}")).expect("a kind and a number hold no NUL")
+}
 
 /// A DPDK call that failed: what was being done, and DPDK's errno.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,261 @@
+//! labelgate's FIB, DPDK's `rte_lpm6` and `rte_fib6` (4- and 8-byte next
+//! hops) against a naive longest-prefix match on one random table, through
+//! deletes and re-adds, with the real EAL: the benchmark (`benches/fib.rs`)
+//! compares their speed only if they give the same answers.
+//!
+//! One test: the EAL starts once per process.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv6Addr;
+
+use dataplane::fib::{Fib, Route, RouteFlags};
+use dataplane::iface::prefix_mask;
+use labelgate::dpdk::{Eal, Fib6, Lpm6, NextHopSize};
+
+type Prefix = (u128, u8);
+
+/// xorshift: reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn wide(&mut self) -> u128 {
+        u128::from(self.next()) << 64 | u128::from(self.next())
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Prefixes of /1 to /128, two in three made from an earlier one (longer
+/// inside it, or shorter around it) so that routes cover each other and a
+/// delete has a cover to fall back to.
+fn table(r: &mut Rng, n: usize) -> Vec<Prefix> {
+    let mut out: Vec<Prefix> = Vec::new();
+    let mut seen = HashSet::new();
+    while out.len() < n {
+        let len = 1 + r.below(128) as u8;
+        let p = if out.is_empty() || r.below(3) == 0 {
+            r.wide()
+        } else {
+            let (base, base_len) = out[r.below(out.len())];
+            base & prefix_mask(base_len.min(len)) | r.wide() & !prefix_mask(base_len.min(len))
+        } & prefix_mask(len);
+        if seen.insert((p, len)) {
+            out.push((p, len));
+        }
+    }
+    out
+}
+
+/// Destinations: random ones, and for every prefix its first and last
+/// address, one inside, and the first past its end.
+fn destinations(r: &mut Rng, table: &[Prefix]) -> Vec<u128> {
+    let mut out: Vec<u128> = (0..8192).map(|_| r.wide()).collect();
+    for &(p, l) in table {
+        let last = p | !prefix_mask(l);
+        out.extend([
+            p,
+            last,
+            p | r.wide() & !prefix_mask(l),
+            last.wrapping_add(1),
+        ]);
+    }
+    out
+}
+
+fn show((p, len): Prefix) -> String {
+    format!("{}/{len}", Ipv6Addr::from(p))
+}
+
+fn route((p, len): Prefix) -> Route {
+    Route {
+        prefix: Ipv6Addr::from(p),
+        prefix_len: len,
+        gateway: None,
+        ifindex: 0,
+        flags: RouteFlags::default(),
+    }
+}
+
+/// The tables under test. Route `i` of the table has next hop `i` in the
+/// DPDK ones; labelgate's answer is mapped back through its route.
+struct Tables {
+    labelgate: Fib,
+    lpm6: Lpm6,
+    fib6: Fib6,
+    fib6_wide: Fib6,
+}
+
+impl Tables {
+    fn add(&mut self, table: &[Prefix], i: usize) {
+        let (p, l) = table[i];
+        self.labelgate.insert(route(table[i]));
+        self.lpm6.add(Ipv6Addr::from(p), l, i as u32).unwrap();
+        self.fib6.add(Ipv6Addr::from(p), l, i as u64).unwrap();
+        self.fib6_wide.add(Ipv6Addr::from(p), l, i as u64).unwrap();
+    }
+
+    /// Removes route `i` from every table; whether each held it.
+    fn delete(&mut self, table: &[Prefix], i: usize) -> [bool; 4] {
+        let (p, l) = table[i];
+        let a = Ipv6Addr::from(p);
+        [
+            self.labelgate.remove(a, l).is_some(),
+            self.lpm6.delete(a, l).unwrap(),
+            self.fib6.delete(a, l).unwrap(),
+            self.fib6_wide.delete(a, l).unwrap(),
+        ]
+    }
+}
+
+/// Every table's answers for `dsts`, one at a time and in bulk, beside the
+/// naive match over `live`; a line for each destination they differ on.
+fn disagreements(
+    t: &Tables,
+    table: &[Prefix],
+    live: &HashSet<usize>,
+    dsts: &[u128],
+) -> Vec<String> {
+    let index: HashMap<Prefix, usize> = table.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+    let by_prefix: HashMap<Prefix, usize> = live.iter().map(|&i| (table[i], i)).collect();
+    let naive = |d: u128| {
+        (0..=128u8)
+            .rev()
+            .find_map(|l| by_prefix.get(&(d & prefix_mask(l), l)).copied())
+    };
+    let labelgate = |id| {
+        let r = t.labelgate.route(id);
+        index[&(r.prefix.to_bits(), r.prefix_len)]
+    };
+    let octets: Vec<[u8; 16]> = dsts.iter().map(|d| d.to_be_bytes()).collect();
+    let mut lg = vec![None; dsts.len()];
+    let mut lpm = vec![None; dsts.len()];
+    let mut fib = vec![None; dsts.len()];
+    let mut wide = vec![None; dsts.len()];
+    t.labelgate.lookup_many(dsts, &mut lg);
+    t.lpm6.lookup_bulk(&octets, &mut lpm).unwrap();
+    t.fib6.lookup_bulk(&octets, &mut fib).unwrap();
+    t.fib6_wide.lookup_bulk(&octets, &mut wide).unwrap();
+    let mut out = Vec::new();
+    for (k, &d) in dsts.iter().enumerate() {
+        let a = Ipv6Addr::from(d);
+        let want = naive(d);
+        let got = [
+            ("labelgate", t.labelgate.lookup(&a).map(labelgate)),
+            ("labelgate bulk", lg[k].map(labelgate)),
+            ("rte_lpm6", t.lpm6.lookup(a).map(|h| h as usize)),
+            ("rte_lpm6 bulk", lpm[k].map(|h| h as usize)),
+            ("rte_fib6", t.fib6.lookup(a).map(|h| h as usize)),
+            ("rte_fib6 bulk", fib[k].map(|h| h as usize)),
+            ("rte_fib6 8-byte", t.fib6_wide.lookup(a).map(|h| h as usize)),
+            ("rte_fib6 8-byte bulk", wide[k].map(|h| h as usize)),
+        ];
+        let wrong: Vec<String> = got
+            .iter()
+            .filter(|(_, g)| *g != want)
+            .map(|(name, g)| format!("{name} {:?}", g.map(|i| show(table[i]))))
+            .collect();
+        if !wrong.is_empty() {
+            out.push(format!(
+                "{a}: want {:?}, got {}",
+                want.map(|i| show(table[i])),
+                wrong.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+fn check(t: &Tables, table: &[Prefix], live: &HashSet<usize>, dsts: &[u128], stage: &str) {
+    let wrong = disagreements(t, table, live, dsts);
+    assert!(
+        wrong.is_empty(),
+        "{stage}: {} of {} destinations answered wrongly, such as\n{}",
+        wrong.len(),
+        dsts.len(),
+        wrong[..wrong.len().min(10)].join("\n")
+    );
+}
+
+#[test]
+fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
+    let args: Vec<String> = [
+        "labelgate-test",
+        "--no-huge",
+        "--no-pci",
+        "--no-shconf",
+        "--no-telemetry",
+        "--log-level=warning",
+        "-m",
+        "1024",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let eal = Eal::init(&args).expect("DPDK starts without hugepages");
+
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let table = table(&mut r, 3000);
+    let dsts = destinations(&mut r, &table);
+    // A route of /25 or longer needs at most one tbl8 group for each byte
+    // past the 24th: enough for either DPDK table, whatever it shares.
+    let tbl8s: u32 = table
+        .iter()
+        .map(|&(_, l)| u32::from(l).div_ceil(8).saturating_sub(3))
+        .sum::<u32>()
+        + 64;
+    let n = table.len() as u32;
+    let mut t = Tables {
+        labelgate: Fib::default(),
+        lpm6: Lpm6::new(&eal, n, tbl8s).unwrap(),
+        fib6: Fib6::new(&eal, n, tbl8s, NextHopSize::Four).unwrap(),
+        fib6_wide: Fib6::new(&eal, n, tbl8s, NextHopSize::Eight).unwrap(),
+    };
+    assert!(t.lpm6.memory() > 4 << 24, "the first level alone is 64 MiB");
+    assert!(t.fib6_wide.memory() > t.fib6.memory());
+
+    let mut live = HashSet::new();
+    for i in 0..table.len() {
+        t.add(&table, i);
+        live.insert(i);
+    }
+    check(&t, &table, &live, &dsts, "built");
+
+    let mut gone: Vec<usize> = (0..table.len()).filter(|_| r.below(3) == 0).collect();
+    for &i in &gone {
+        assert_eq!(t.delete(&table, i), [true; 4], "delete {}", show(table[i]));
+        live.remove(&i);
+    }
+    check(&t, &table, &live, &dsts, "after deletes");
+    for &i in &gone {
+        assert_eq!(
+            t.delete(&table, i),
+            [false; 4],
+            "delete {} again",
+            show(table[i])
+        );
+    }
+
+    let back = gone.split_off(gone.len() / 2);
+    for &i in &back {
+        t.add(&table, i);
+        live.insert(i);
+    }
+    check(&t, &table, &live, &dsts, "after re-adds");
+
+    // What the tables cannot hold is an error, not a surprise.
+    let any = Ipv6Addr::from(table[0].0);
+    assert!(t.lpm6.add(any, 0, 1).is_err(), "rte_lpm6 holds no /0");
+    assert!(t.lpm6.add(any, 64, 1 << 21).is_err(), "21-bit next hops");
+    assert!(t.fib6.add(any, 64, (1 << 31) - 1).is_err(), "reserved");
+    assert!(t.fib6.lookup_bulk(&[[0; 16]; 2], &mut [None]).is_err());
+    assert!(t.lpm6.lookup_bulk(&[[0; 16]; 2], &mut [None]).is_err());
+}
