@@ -8,9 +8,9 @@
 //! [`Core::ether_send`] (the tail of FreeBSD's `ether_output` under
 //! `nd6_output`): the link-layer rewrite, the count and the transmit,
 //! after [`Core::ether_output`]'s MAC transmit check or, on the fast path,
-//! the check made once for the packet's interface pair. MAC labelling is compiled in or out per burst (`const MAC`):
-//! with no policy loaded the per-packet path has no label work and no
-//! branch for it.
+//! the check made once for the packet's interface pair. On the full path
+//! MAC labelling is compiled in or out (`const MAC`), chosen once a packet:
+//! with no policy loaded it has no label work.
 
 use std::net::Ipv6Addr;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ impl<P: PacketBuf> Engine<P> {
         let _burst = st.burst();
         core.sync(snap);
         if !fastfwd::enabled(snap) {
-            core.inputs(st, burst.into_iter().map(|p| (p, None)), snap, now, io);
+            core.inputs(st, burst.into_iter(), snap, now, io);
             core.publish(st);
             return;
         }
@@ -159,7 +159,7 @@ impl<P: PacketBuf> Engine<P> {
                 &st.rtcache,
             );
             snap.fib.touch_routes(&found[..n]);
-            let mut hop = NextHop::default();
+            let mut hop = LastNeighbor::default();
             let mut taken = 0;
             let mut k = 0;
             for (i, pkt) in pkts.into_iter().enumerate() {
@@ -271,9 +271,9 @@ enum Unsent<P> {
 /// The last next hop resolved in a run of packets, which mostly share
 /// their gateway: a neighbour table lookup saved per packet.
 #[derive(Default)]
-struct NextHop(Option<(IfIndex, Ipv6Addr, EthernetAddress)>);
+struct LastNeighbor(Option<(IfIndex, Ipv6Addr, EthernetAddress)>);
 
-impl NextHop {
+impl LastNeighbor {
     #[inline]
     fn lookup(&mut self, snap: &Snapshot, out: IfIndex, addr: Ipv6Addr) -> Option<EthernetAddress> {
         if let Some((o, a, m)) = self.0
@@ -336,23 +336,23 @@ impl<P: PacketBuf> Core<P> {
         st.upcalls.hold_queue.set(self.hold.len() as u64);
     }
 
-    /// Receives packets (each with its route if already looked up), with
-    /// MAC labelling compiled in or out once for all of them.
+    /// Receives packets the full way, with MAC labelling compiled in or
+    /// out once for all of them.
     fn inputs(
         &mut self,
         st: &WorkerStats,
-        pkts: impl Iterator<Item = (P, Option<(u128, Option<RouteId>)>)>,
+        pkts: impl Iterator<Item = P>,
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
     ) {
         if snap.mac.is_empty() {
-            for (pkt, l) in pkts {
-                self.input::<false>(st, pkt, l, snap, now, io);
+            for pkt in pkts {
+                self.input::<false>(st, pkt, None, snap, now, io);
             }
         } else {
-            for (pkt, l) in pkts {
-                self.input::<true>(st, pkt, l, snap, now, io);
+            for pkt in pkts {
+                self.input::<true>(st, pkt, None, snap, now, io);
             }
         }
     }
@@ -379,7 +379,8 @@ impl<P: PacketBuf> Core<P> {
     /// whose route `id` was looked up: sent, or given back untouched (and
     /// uncounted) for the full path when anything about it needs more than
     /// the common case. Its label and MAC check are the ones made for its
-    /// interface pair.
+    /// interface pair in this burst (a policy's switches are read once a
+    /// burst, as a snapshot is).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn tryforward(
@@ -388,7 +389,7 @@ impl<P: PacketBuf> Core<P> {
         mut pkt: P,
         c: &fastfwd::Candidate,
         id: Option<RouteId>,
-        hop: &mut NextHop,
+        hop: &mut LastNeighbor,
         verdicts: &mut Verdicts,
         snap: &Snapshot,
         io: &mut impl Io<P>,
@@ -400,19 +401,24 @@ impl<P: PacketBuf> Core<P> {
         let Some(outif) = fastfwd::route_usable(rt, rcvif, c, snap) else {
             return Some(pkt);
         };
-        if !snap.mac.is_empty() {
-            let Some(label) = verdicts.permitted(snap, rcvif, outif) else {
-                return Some(pkt);
-            };
-            if snap.mac.labels_mbufs()
-                && let Some(l) = pkt.label_mut()
-            {
-                snap.mac.mbuf_copy_slots(label, l);
-            }
-        }
         let Some(lladdr) = hop.lookup(snap, outif.index, rt.address(Ipv6Addr::from(c.dst))) else {
             return Some(pkt);
         };
+        if !snap.mac.is_empty() {
+            // A packet without room for a label is checked unlabelled on
+            // the full path; only one that can carry the pair's label is
+            // judged by it.
+            let labelled = snap.mac.labels_mbufs();
+            if labelled && pkt.label().is_none() {
+                return Some(pkt);
+            }
+            let Some(label) = verdicts.permitted(snap, rcvif, outif) else {
+                return Some(pkt);
+            };
+            if labelled && let Some(l) = pkt.label_mut() {
+                snap.mac.mbuf_copy_slots(label, l);
+            }
+        }
         // Taken: from here on the packet is counted as the full path
         // counts a forwarded one (the router-wide counters once a run, by
         // the caller).

@@ -1,15 +1,17 @@
 //! FreeBSD's `ip6_tryforward` (`sys/netinet6/ip6_fastfwd.c`): the common
 //! forwarded packet — unicast to this router, plain global addresses, no
-//! hop-by-hop options, a route out another interface to a known neighbour
-//! — decided from its fixed headers in one pass.
+//! hop-by-hop options, a route to a known neighbour that asks for no
+//! redirect — decided from its fixed headers in one pass.
 //!
 //! FreeBSD's version acts as it goes (it counts, sends errors and drops).
 //! This one only looks until it has decided: a packet it does not take is
 //! handed to the full path untouched and with nothing counted, so the full
 //! path decides it exactly as if this did not exist. It therefore needs no
 //! rule of its own for any unusual case, and a test holds it to that: every
-//! packet and counter comes out the same with it on and off
-//! (`net.inet6.ip6.fastforwarding`).
+//! frame, label and counter comes out the same with it on and off
+//! (`net.inet6.ip6.fastforwarding`), but for its own counter and the route
+//! cache's split of the same lookups between hits and misses (a burst's
+//! repeats of a new destination all miss).
 //!
 //! It works in the two halves the engine runs a burst in: [`classify`]
 //! before the burst's routes are looked up together, [`route_usable`]
@@ -49,9 +51,10 @@ fn plainly_global(a: u128) -> bool {
 /// Whether `ether_input`, `ip6_input` and `ip6_forward` up to the route
 /// lookup would pass the packet unchanged but for the hop limit, and the
 /// full path would then look its destination up: the frame is unicast to
-/// the interface, IPv6, version 6, without hop-by-hop options, as long as
-/// its payload length says or longer, with plainly global addresses and a
-/// destination that is not the router's, and a hop limit left to spend.
+/// the interface, IPv6, version 6, without hop-by-hop options, with a
+/// payload length that is not zero (a jumbogram's) and no longer than the
+/// frame, plainly global addresses, a destination that is not the
+/// router's, and a hop limit left to spend.
 #[inline]
 pub fn classify<P: PacketBuf>(pkt: &P, snap: &Snapshot) -> Option<Candidate> {
     let ifp = snap.ifnet(pkt.rx_port())?;
@@ -84,9 +87,9 @@ pub fn classify<P: PacketBuf>(pkt: &P, snap: &Snapshot) -> Option<Candidate> {
 
 /// The interface `ip6_forward` would send a [`classify`]d packet out of
 /// by a route with next hop `rt` with nothing more to say: a route that
-/// neither drops nor rejects, out a real interface other than the one it
-/// came in on (that would ask for a redirect), with room for the packet.
-/// `None` leaves it to the full path.
+/// neither drops nor rejects, out a real interface (not the one it came in
+/// on while redirects are on: that would ask for one), with room for the
+/// packet. `None` leaves it to the full path.
 #[inline]
 pub fn route_usable<'s>(
     rt: &NextHop,

@@ -77,15 +77,6 @@ fn has_embedded_zone(a: &std::net::Ipv6Addr) -> bool {
     link_scoped && a.segments()[1] != 0
 }
 
-/// The IPv6 destination of a frame, read without any check, for looking a
-/// burst's routes up ahead of `ip6_input` (a frame that is not what it
-/// seems is looked up for nothing, and judged later).
-#[inline]
-pub fn destination<P: PacketBuf>(pkt: &P) -> Option<u128> {
-    let d: [u8; 16] = pkt.head().get(L3 + 24..L3 + 40)?.try_into().ok()?;
-    Some(u128::from_be_bytes(d))
-}
-
 /// `ip6_input` from the header checks to the forward-or-deliver decision.
 /// Trims link-layer padding so the packet ends where its payload length says.
 pub fn ip6_input<P: PacketBuf>(

@@ -22,7 +22,8 @@ pub struct Settings {
     /// `net.inet6.ip6.fastforwarding` (labelgate's, after FreeBSD's old
     /// IPv4 `net.inet.ip.fastforwarding`): take the common forwarded
     /// packet through `ip6_tryforward`. Off, every packet goes the full
-    /// way; what the router does is the same either way, only slower.
+    /// way; what the router sends and counts is the same either way (but
+    /// for the fast path's own counter), only slower.
     pub fastforwarding: bool,
     /// `net.inet6.ip6.redirect`: send ND redirects.
     pub sendredirects: bool,

@@ -1,7 +1,7 @@
-//! On a table too large for the CPU's cache the engine looks a burst's
-//! destinations up together before processing its packets: every decision,
-//! frame and counter (but the route cache's) is what looking each up on its
-//! own gives.
+//! A burst's destinations are looked up together before its packets are
+//! processed, in the trie a level at a time across them when the table is
+//! larger than the CPU's cache: every decision, frame and counter (but the
+//! route cache's) is the same on such a table as on a small one.
 
 mod common;
 

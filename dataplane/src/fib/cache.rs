@@ -100,8 +100,11 @@ impl RouteCache {
     #[inline]
     fn in_use(&mut self, generation: u64, n: u32) -> bool {
         if generation != self.generation {
+            // A new table: the sample starts again, so that the misses of
+            // the emptied cache are not judged against hits from the old.
             self.slots.fill(Slot::default());
             self.generation = generation;
+            (self.sampled, self.hits) = (0, 0);
         }
         if self.resting > 0 {
             self.resting = self.resting.saturating_sub(n);
@@ -218,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_is_looked_up_as_one_at_a_time_would_be() {
+    fn a_burst_finds_the_routes_lookups_one_at_a_time_find() {
         let mut c = RouteCache::default();
         let st = RouteCacheStat::default();
         let f = fib(1);

@@ -220,8 +220,9 @@ impl Fib {
     }
 
     /// Whether the trie's nodes fit a core's L2 cache (1 MiB of them):
-    /// lookups then cost no memory latency, and looking a burst up
-    /// together ([`Fib::lookup_many`]) gains nothing for its bookkeeping.
+    /// lookups then cost no memory latency, so [`Fib::lookup_many`] walks
+    /// them one after the other, without the bookkeeping that overlaps
+    /// their reads.
     pub fn fits_in_cache(&self) -> bool {
         self.dir.nodes() * 256 * 4 <= 1 << 20
     }

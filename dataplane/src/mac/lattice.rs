@@ -517,13 +517,13 @@ impl<P: Rules> Policy for P {
         relabel(l, new);
     }
 
-    /// A packet whose slot holds no label is not in any range: `EACCES`.
     /// A received packet's label is its interface's effective label, and
     /// the hooks keep no state of their own.
     fn forwards_by_interface(&self) -> bool {
         true
     }
 
+    /// A packet whose slot holds no label is not in any range: `EACCES`.
     fn ifnet_check_transmit(&self, _: &Ifnet, l: &Slot, m: &MbufSlot) -> MacResult {
         if !self.enabled().load(Ordering::Relaxed) {
             return Ok(());
