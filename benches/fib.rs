@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput};
 use dataplane::fib::{Fib, Route, RouteFlags};
 use dataplane::iface::prefix_mask;
+use fastrand::Rng;
 use labelgate::dpdk::{DpdkError, Eal, Fib6, Lpm6, NextHopSize};
 
 /// Destinations drawn uniformly over the prefixes: more than a 64k-flow
@@ -46,26 +47,6 @@ const SPRAY: usize = 1 << 20;
 const BURST: usize = 32;
 /// The errno of a DPDK table that has no room left.
 const ENOSPC: i32 = 28;
-
-/// xorshift: reproducible without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn wide(&mut self) -> u128 {
-        u128::from(self.next()) << 64 | u128::from(self.next())
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 type Prefix = (u128, u8);
 
@@ -99,15 +80,15 @@ fn parse(p: &str) -> Option<Prefix> {
 fn synthesized(r: &mut Rng, n: usize) -> Vec<Prefix> {
     let shares = [(48, 45), (32, 11), (44, 10), (40, 9), (36, 4), (47, 4)];
     let blocks: Vec<u128> = (0..600)
-        .map(|_| (0x2u128 << 125) | (r.wide() >> 3) & prefix_mask(20))
+        .map(|_| (0x2u128 << 125) | (r.u128(..) >> 3) & prefix_mask(20))
         .collect();
     let allocations: Vec<u128> = (0..40_000)
-        .map(|_| blocks[r.below(blocks.len())] | (r.wide() >> 20) & prefix_mask(32))
+        .map(|_| blocks[r.usize(..blocks.len())] | (r.u128(..) >> 20) & prefix_mask(32))
         .collect();
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let pick = r.next() % 100;
+        let pick = r.u64(..) % 100;
         let mut acc = 0;
         let len = shares
             .iter()
@@ -115,13 +96,13 @@ fn synthesized(r: &mut Rng, n: usize) -> Vec<Prefix> {
                 acc += s;
                 pick < acc
             })
-            .map_or_else(|| 16 + (r.next() % 49) as u8, |&(l, _)| l);
+            .map_or_else(|| 16 + (r.u64(..) % 49) as u8, |&(l, _)| l);
         // Drawn again until new, so that every length keeps its share, but
         // not forever: the 600 blocks hold only so many /16s to /20s.
         for _ in 0..64 {
-            let a = allocations[r.below(if len > 32 { 12_000 } else { allocations.len() })];
-            let site = u128::from(r.next() % 4) << (128 - 40);
-            let p = (a | site | (r.wide() & !prefix_mask(40))) & prefix_mask(len);
+            let a = allocations[r.usize(..if len > 32 { 12_000 } else { allocations.len() })];
+            let site = u128::from(r.u64(..) % 4) << (128 - 40);
+            let p = (a | site | (r.u128(..) & !prefix_mask(40))) & prefix_mask(len);
             if seen.insert((p, len)) {
                 out.push((p, len));
                 break;
@@ -147,16 +128,16 @@ fn synthesized_updates(r: &mut Rng, table: &[Prefix], fresh: Vec<Prefix>) -> Vec
     let mut gone = fresh;
     (0..250_000)
         .map(|_| {
-            let pick = r.next() % 1000;
+            let pick = r.u64(..) % 1000;
             if pick < 22 && !live.is_empty() {
-                let p = live.swap_remove(r.below(live.len()));
+                let p = live.swap_remove(r.usize(..live.len()));
                 gone.push(p);
                 Update {
                     announce: false,
                     prefix: p,
                 }
             } else if pick < 44 && !gone.is_empty() {
-                let p = gone.swap_remove(r.below(gone.len()));
+                let p = gone.swap_remove(r.usize(..gone.len()));
                 live.push(p);
                 Update {
                     announce: true,
@@ -165,7 +146,7 @@ fn synthesized_updates(r: &mut Rng, table: &[Prefix], fresh: Vec<Prefix>) -> Vec
             } else {
                 Update {
                     announce: true,
-                    prefix: live[r.below(live.len())],
+                    prefix: live[r.usize(..live.len())],
                 }
             }
         })
@@ -352,7 +333,7 @@ impl Rates {
 const SAMPLES: usize = 20;
 
 fn main() {
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let table_env = std::env::var("LABELGATE_TABLE").ok();
     let updates_env = std::env::var("LABELGATE_UPDATES").ok();
 
@@ -437,10 +418,11 @@ fn main() {
 
     // Destinations: uniform picks a prefix, spray an address by the space
     // the prefixes cover (as perf/compare.py does); host bits at random.
-    let in_prefix = |r: &mut Rng, (p, l): Prefix| (p | (r.wide() & !prefix_mask(l))).to_be_bytes();
+    let in_prefix =
+        |r: &mut Rng, (p, l): Prefix| (p | (r.u128(..) & !prefix_mask(l))).to_be_bytes();
     let uniform: Vec<[u8; 16]> = (0..UNIFORM)
         .map(|_| {
-            let p = table[r.below(table.len())];
+            let p = table[r.usize(..table.len())];
             in_prefix(&mut r, p)
         })
         .collect();
@@ -452,7 +434,7 @@ fn main() {
     }
     let spray: Vec<[u8; 16]> = (0..SPRAY)
         .map(|_| {
-            let at = r.wide() % total;
+            let at = r.u128(..) % total;
             let p = table[space.partition_point(|&s| s <= at)];
             in_prefix(&mut r, p)
         })

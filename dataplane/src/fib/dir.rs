@@ -223,23 +223,7 @@ impl Dir {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A reproducible stream of numbers (xorshift), for tables and
-    /// addresses that share prefixes as real ones do.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use fastrand::Rng;
 
     /// The reference: every live route, the longest covering one wins.
     fn naive(routes: &[(u128, u8, bool)], dst: u128) -> Option<RouteId> {
@@ -256,18 +240,18 @@ mod tests {
     fn prefix(r: &mut Rng) -> (u128, u8) {
         let len = [
             0, 8, 16, 17, 24, 29, 32, 33, 40, 44, 47, 48, 56, 64, 96, 127, 128,
-        ][r.below(17) as usize];
-        let base = (0x2001_0db8u128 + r.below(4) as u128) << 96;
-        let p = (base | (u128::from(r.next()) << 64 | u128::from(r.next())) >> r.below(40))
+        ][r.u64(..17) as usize];
+        let base = (0x2001_0db8u128 + r.u64(..4) as u128) << 96;
+        let p = (base | (u128::from(r.u64(..)) << 64 | u128::from(r.u64(..))) >> r.u64(..40))
             & prefix_mask(len);
         (p, len)
     }
 
     /// An address inside or near a route of the table.
     fn address(r: &mut Rng, routes: &[(u128, u8, bool)]) -> u128 {
-        let (p, l, _) = routes[r.below(routes.len() as u64) as usize];
-        let noise = u128::from(r.next()) << 64 | u128::from(r.next());
-        p | (noise & !prefix_mask(l)) ^ (u128::from(r.below(2)) << (r.below(128) as u32))
+        let (p, l, _) = routes[r.u64(..routes.len() as u64) as usize];
+        let noise = u128::from(r.u64(..)) << 64 | u128::from(r.u64(..));
+        p | (noise & !prefix_mask(l)) ^ (u128::from(r.u64(..2)) << (r.u64(..128) as u32))
     }
 
     /// Inserts and removes at random, checking every step against the
@@ -275,13 +259,13 @@ mod tests {
     #[test]
     fn matches_a_naive_lpm_through_inserts_and_removes() {
         for seed in 1..=40u64 {
-            let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut r = Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let mut dir = Dir::default();
             let mut routes: Vec<(u128, u8, bool)> = Vec::new();
             for step in 0..300 {
                 let live: Vec<usize> = (0..routes.len()).filter(|&i| routes[i].2).collect();
-                if !live.is_empty() && r.below(3) == 0 {
-                    let id = live[r.below(live.len() as u64) as usize];
+                if !live.is_empty() && r.u64(..3) == 0 {
+                    let id = live[r.u64(..live.len() as u64) as usize];
                     let (p, l, _) = routes[id];
                     routes[id].2 = false;
                     let cover = (0..l).rev().find_map(|cl| {
@@ -316,7 +300,7 @@ mod tests {
 
     #[test]
     fn many_lookups_agree_with_one_at_a_time() {
-        let mut r = Rng(7);
+        let mut r = Rng::with_seed(7);
         let mut dir = Dir::default();
         let mut routes = Vec::new();
         for id in 0..2000 {
