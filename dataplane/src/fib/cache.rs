@@ -17,7 +17,7 @@ use std::net::Ipv6Addr;
 use super::{Fib, RouteId};
 use crate::stats::RouteCacheStat;
 
-const SLOTS: usize = 1024;
+const SLOTS: usize = 8192;
 
 /// Lookups in a sample of the hit rate.
 const SAMPLE: u32 = 4096;

@@ -487,6 +487,8 @@ pub struct Policies {
     labeled: Kinds,
     /// Every loaded policy [`forwards_by_interface`](Policy::forwards_by_interface).
     by_interface: bool,
+    /// One past the highest slot a loaded policy owns.
+    mbuf_slots: usize,
 }
 
 /// The empty slots a policy without one is handed.
@@ -574,16 +576,20 @@ impl Policies {
         Some((m, permitted))
     }
 
-    /// Gives `dst` the slots of `src` the loaded policies own, as plain
-    /// words: how each packet gets its copy of a
-    /// [`forward_verdict`](Self::forward_verdict) label (the other slots are
-    /// nobody's).
+    /// Gives `dst` the slots of `src` up to the last one a loaded policy
+    /// owns, as plain words: how each packet gets its copy of a
+    /// [`forward_verdict`](Self::forward_verdict) label. Slots between are
+    /// nobody's, so copying them too is harmless, and a copy of a length
+    /// known here is a few moves rather than a loop or a `memcpy`.
     #[inline]
     pub fn mbuf_copy_slots(&self, src: &MbufLabel, dst: &mut MbufLabel) {
-        for l in &self.list {
-            if let Some(s) = l.slot {
-                dst.slots[s] = src.slots[s];
-            }
+        let (s, d) = (&src.slots, &mut dst.slots);
+        match self.mbuf_slots {
+            0 => {}
+            1 => d[0] = s[0],
+            2 => d[..2].copy_from_slice(&s[..2]),
+            3 => d[..3].copy_from_slice(&s[..3]),
+            _ => *d = *s,
         }
     }
 
@@ -931,6 +937,13 @@ impl Registry {
     }
 
     fn recompute(&mut self) {
+        self.policies.mbuf_slots = self
+            .policies
+            .list
+            .iter()
+            .filter_map(|l| l.slot)
+            .max()
+            .map_or(0, |s| s + 1);
         self.policies.by_interface = self
             .policies
             .list
