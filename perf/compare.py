@@ -6,7 +6,8 @@ program forwards between two net_pcap ports fed by captures with
 infinite_rx=1 (each port its own capture), on the same lcore, with the same
 routes; each is measured the same way, by DPDK telemetry's /ethdev/stats
 opackets over a fixed window after a warm-up. Reports each program's median
-Mpps, its ratio to l3fwd and to the floor, its start-up time (launch to the
+Mpps, its ratio to l3fwd (of the medians, and the median of each round's) and to
+the floor, its start-up time (launch to the
 first packet out) and resident memory, and labelgate's instructions per
 packet from callgrind with its top functions. Writes result.json and
 mpps.svg in OUT.
@@ -499,6 +500,12 @@ def main():
         for name, r in results[case].items():
             if "l3fwd" in results[case]:
                 r["vs_l3fwd"] = r["mpps"] / results[case]["l3fwd"]["mpps"]
+                # Each round's ratio: the two ran a few seconds apart, on
+                # the machine as it then was, so the median of these is
+                # steadier than the ratio of medians where the machine's
+                # speed drifts between rounds.
+                rounds = zip(progs[name], progs["l3fwd"])
+                r["vs_l3fwd_by_round"] = statistics.median(m["mpps"] / l["mpps"] for m, l in rounds)
             floor = results.get(case.split(" x")[0], {}).get("io floor") or results.get("small", {}).get("io floor")
             if floor:
                 r["vs_floor"] = r["mpps"] / floor["mpps"]
@@ -515,10 +522,11 @@ def main():
         json.dump(doc, f, indent=1)
     svg(results, os.path.join(a.out, "mpps.svg"))
     print()
-    print(f"{'case':13} {'program':14} {'Mpps':>7} {'/l3fwd':>7} {'/floor':>7} {'start s':>8} {'RSS MB':>7}")
+    print(f"{'case':13} {'program':14} {'Mpps':>7} {'/l3fwd':>7} {'rounds':>7} {'/floor':>7} {'start s':>8} {'RSS MB':>7}")
     for case, progs in results.items():
         for name, r in progs.items():
             print(f"{case:13} {name:14} {r['mpps']:7.2f} {r.get('vs_l3fwd', float('nan')):7.2f} "
+                  f"{r.get('vs_l3fwd_by_round', float('nan')):7.2f} "
                   f"{r.get('vs_floor', float('nan')):7.2f} {r['startup_s']:8.2f} {r['rss_mb']:7.0f}")
     for k, g in grind.items():
         print(f"callgrind {k}: {g['instructions_per_packet']} instructions per packet")

@@ -122,7 +122,9 @@ impl<P: PacketBuf> Engine<P> {
         let _burst = st.burst();
         core.sync(snap);
         if !fastfwd::enabled(snap) {
-            core.inputs(st, burst.into_iter(), snap, now, io);
+            for pkt in burst {
+                core.full(st, pkt, None, snap, now, io);
+            }
             core.publish(st);
             return;
         }
@@ -334,27 +336,6 @@ impl<P: PacketBuf> Core<P> {
     /// Publishes the gauges with the rest of the burst's counters.
     fn publish(&self, st: &WorkerStats) {
         st.upcalls.hold_queue.set(self.hold.len() as u64);
-    }
-
-    /// Receives packets the full way, with MAC labelling compiled in or
-    /// out once for all of them.
-    fn inputs(
-        &mut self,
-        st: &WorkerStats,
-        pkts: impl Iterator<Item = P>,
-        snap: &Snapshot,
-        now: Instant,
-        io: &mut impl Io<P>,
-    ) {
-        if snap.mac.is_empty() {
-            for pkt in pkts {
-                self.input::<false>(st, pkt, None, snap, now, io);
-            }
-        } else {
-            for pkt in pkts {
-                self.input::<true>(st, pkt, None, snap, now, io);
-            }
-        }
     }
 
     /// The full path for one packet, with MAC labelling compiled in or out.
