@@ -185,7 +185,7 @@ impl Fib {
     /// Touches the next-hop indices of the routes a burst's lookups found,
     /// one after the other with nothing depending on them, so that on a
     /// table larger than the cache their misses overlap here instead of
-    /// stalling each packet in turn (a prefetch without `unsafe`).
+    /// stalling each packet in turn (a prefetch in safe code).
     #[inline]
     pub fn touch_routes(&self, ids: &[Option<RouteId>]) {
         if self.fits_in_cache() {
