@@ -295,26 +295,33 @@ impl LastNeighbor {
 /// [`Policies::forward_verdict`](crate::mac::Policies::forward_verdict)
 /// asked once per pair.
 #[derive(Default)]
-struct Verdicts(ArrayVec<(IfIndex, IfIndex, MbufLabel, bool), 8>);
+struct Verdicts {
+    pairs: ArrayVec<(IfIndex, IfIndex, MbufLabel, bool), 8>,
+    /// The pair asked last: a run's packets mostly share theirs.
+    last: usize,
+}
 
 impl Verdicts {
     /// The label a packet from `rcvif` to `outif` carries, if it may go.
     #[inline]
     fn permitted(&mut self, snap: &Snapshot, rcvif: &Ifnet, outif: &Ifnet) -> Option<&MbufLabel> {
         let key = (rcvif.index, outif.index);
-        let i = match self.0.iter().position(|(r, o, _, _)| (*r, *o) == key) {
-            Some(i) => i,
-            None => {
-                let (label, ok) = snap.mac.forward_verdict(rcvif, outif)?;
-                if self.0.is_full() {
-                    // A burst over more pairs than this asks again for the rest.
-                    self.0.pop();
-                }
-                self.0.push((key.0, key.1, label, ok));
-                self.0.len() - 1
+        let is = |e: &(IfIndex, IfIndex, MbufLabel, bool)| (e.0, e.1) == key;
+        let i = if self.pairs.get(self.last).is_some_and(is) {
+            self.last
+        } else if let Some(i) = self.pairs.iter().position(is) {
+            i
+        } else {
+            let (label, ok) = snap.mac.forward_verdict(rcvif, outif)?;
+            if self.pairs.is_full() {
+                // A burst over more pairs than this asks again for the rest.
+                self.pairs.pop();
             }
+            self.pairs.push((key.0, key.1, label, ok));
+            self.pairs.len() - 1
         };
-        let (_, _, label, ok) = &self.0[i];
+        self.last = i;
+        let (_, _, label, ok) = &self.pairs[i];
         ok.then_some(label)
     }
 }
@@ -386,17 +393,16 @@ impl<P: PacketBuf> Core<P> {
             return Some(pkt);
         };
         if !snap.mac.is_empty() {
-            // A packet without room for a label is checked unlabelled on
-            // the full path; only one that can carry the pair's label is
-            // judged by it.
-            let labelled = snap.mac.labels_mbufs();
-            if labelled && pkt.label().is_none() {
-                return Some(pkt);
-            }
             let Some(label) = verdicts.permitted(snap, rcvif, outif) else {
                 return Some(pkt);
             };
-            if labelled && let Some(l) = pkt.label_mut() {
+            if snap.mac.labels_mbufs() {
+                // A packet without room for a label is checked unlabelled
+                // on the full path; only one that can carry the pair's
+                // label is judged by it.
+                let Some(l) = pkt.label_mut() else {
+                    return Some(pkt);
+                };
                 snap.mac.mbuf_copy_slots(label, l);
             }
         }
