@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::eal::EalGuard;
-use super::{BURST, DpdkError, ENOENT, Eal, check, sys, table_name};
+use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, sys, table_name};
 
 /// How wide the trie's entries, and so its next hops, are: the entry width
 /// sets the table's memory, and a bit of each marks a link to a deeper
@@ -51,8 +51,11 @@ pub struct Fib6 {
 
 impl Fib6 {
     /// A table for up to `max_routes` routes with `num_tbl8` groups of 256
-    /// entries below its first level (a route longer than /24 needs one per
-    /// byte past the 24th that no other route has made).
+    /// entries below its first level. Unlike `rte_lpm6`, DPDK 22.11's trie
+    /// reserves groups per route added and gives them back imperfectly, so
+    /// a table under churn needs several times the groups its routes use.
+    /// Its RIB is sized as 2 × `max_routes` in an `int`: a count that
+    /// would overflow it is refused.
     pub fn new(
         eal: &Eal,
         max_routes: u32,
@@ -66,7 +69,9 @@ impl Fib6 {
             )
         };
         let max_routes = i32::try_from(max_routes)
-            .map_err(|_| DpdkError::new(format!("{}: too many routes", what()), 22))?;
+            .ok()
+            .filter(|&n| n <= i32::MAX / 2)
+            .ok_or_else(|| DpdkError::new(format!("{}: too many routes", what()), EINVAL))?;
         let no_route = next_hop.max();
         let mut conf = sys::rte_fib6_conf {
             type_: sys::RTE_FIB6_TRIE,
@@ -94,13 +99,16 @@ impl Fib6 {
     }
 
     /// Routes `prefix/len` to `next_hop` (below the largest next hop of
-    /// the table's size), or gives an existing route that next hop.
+    /// the table's size), or gives an existing route that next hop. In
+    /// DPDK 22.11 a new next hop for an existing route that runs out of
+    /// groups is reported as done while the old one stays (fixed upstream
+    /// after 22.11).
     pub fn add(&mut self, prefix: Ipv6Addr, len: u8, next_hop: u64) -> Result<(), DpdkError> {
         let what = || format!("rte_fib6_add {prefix}/{len} -> {next_hop}");
         if next_hop >= self.no_route {
             return Err(DpdkError::new(
                 format!("{}: next hops are below {}", what(), self.no_route),
-                22,
+                EINVAL,
             ));
         }
         let ip = prefix.octets();
@@ -125,9 +133,13 @@ impl Fib6 {
     /// up only in bulk: this is a burst of one.
     #[inline]
     pub fn lookup(&self, dst: Ipv6Addr) -> Option<u64> {
-        let mut out = [None];
-        self.lookup_bulk(&[dst.octets()], &mut out).ok()?;
-        out[0]
+        let ip = [dst.octets()];
+        let mut hop = 0u64;
+        // SAFETY: as in `lookup_bulk`, for one address and one next hop.
+        let rc = unsafe {
+            sys::rte_fib6_lookup_bulk(self.raw.as_ptr(), ip.as_ptr().cast_mut(), &mut hop, 1)
+        };
+        (rc == 0 && hop != self.no_route).then_some(hop)
     }
 
     /// [`Fib6::lookup`] for each of `dsts` (addresses in network byte
@@ -142,7 +154,7 @@ impl Fib6 {
                     dsts.len(),
                     out.len()
                 ),
-                22,
+                EINVAL,
             ));
         }
         let mut hops = [0u64; BURST];

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::eal::EalGuard;
-use super::{BURST, DpdkError, ENOENT, Eal, check, sys, table_name};
+use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, sys, table_name};
 
 /// `rte_lpm6` keeps a next hop in 21 bits of its table entries and would
 /// cut a wider one short without a word.
@@ -24,10 +24,18 @@ pub struct Lpm6 {
 impl Lpm6 {
     /// A table for up to `max_rules` routes and `number_tbl8s` groups of
     /// 256 entries below its first level (a route longer than /24 needs one
-    /// per byte past the 24th that no other route has made).
+    /// per byte past the 24th that no other route has made). DPDK sizes
+    /// its rule hash as 1.2 × `max_rules` + 64 in a `uint32_t`; a count
+    /// that would overflow it is refused.
     pub fn new(eal: &Eal, max_rules: u32, number_tbl8s: u32) -> Result<Lpm6, DpdkError> {
         let name = table_name("lpm6");
         let what = || format!("rte_lpm6_create {name:?} ({max_rules} rules, {number_tbl8s} tbl8s)");
+        if f64::from(max_rules) * 1.2 + 64.0 > f64::from(u32::MAX) {
+            return Err(DpdkError::new(
+                format!("{}: too many rules", what()),
+                EINVAL,
+            ));
+        }
         let config = sys::rte_lpm6_config {
             max_rules,
             number_tbl8s,
@@ -53,7 +61,7 @@ impl Lpm6 {
         if next_hop >> NEXT_HOP_BITS != 0 {
             return Err(DpdkError::new(
                 format!("{}: next hops are {NEXT_HOP_BITS} bits", what()),
-                22,
+                EINVAL,
             ));
         }
         let ip = prefix.octets();
@@ -97,7 +105,7 @@ impl Lpm6 {
                     dsts.len(),
                     out.len()
                 ),
-                22,
+                EINVAL,
             ));
         }
         let mut hops = [0i32; BURST];

@@ -33,21 +33,25 @@ impl Mbuf {
         p
     }
 
+    #[inline]
     fn seg(&self) -> &sys::rte_mbuf {
         // SAFETY: we own a valid mbuf for as long as self lives.
         unsafe { self.0.as_ref() }
     }
 
     /// The DPDK port the packet was received on.
+    #[inline]
     pub fn port(&self) -> u16 {
         self.seg().port
     }
 
     /// The first segment's data.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         seg_data(self.seg())
     }
 
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: we own the mbuf exclusively (&mut self); its data area
         // [buf_addr + data_off, + data_len) lies within the buffer.
@@ -60,6 +64,7 @@ impl Mbuf {
         }
     }
 
+    #[inline]
     pub fn pkt_len(&self) -> usize {
         self.seg().pkt_len as usize
     }
@@ -187,6 +192,7 @@ impl Mbuf {
     }
 }
 
+#[inline]
 fn seg_data(m: &sys::rte_mbuf) -> &[u8] {
     // SAFETY: a valid segment's [buf_addr + data_off, + data_len) lies within
     // its buffer; the slice borrows the segment and so cannot outlive it.

@@ -47,6 +47,9 @@ pub const HEADROOM: usize = sys::RTE_PKTMBUF_HEADROOM as usize;
 
 /// The errno DPDK's route tables give for a route they do not hold.
 const ENOENT: i32 = 2;
+/// The errno of an argument the route tables would refuse, or that would
+/// overflow DPDK's own sizing arithmetic, refused here first.
+const EINVAL: i32 = 22;
 
 /// DPDK refuses a second route table of a name it already holds, and its
 /// names are process-wide: every table gets a number of its own.

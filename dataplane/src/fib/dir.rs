@@ -108,9 +108,15 @@ impl Dir {
         }
     }
 
-    /// Bytes the trie takes.
+    /// Gives back the room growth left beyond the nodes in use.
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.nodes_len.shrink_to_fit();
+    }
+
+    /// Bytes the trie takes, as allocated.
     pub fn memory(&self) -> usize {
-        self.root.len() * 5 + self.nodes.len() * 5
+        self.root.len() * 5 + self.nodes.capacity() * 4 + self.nodes_len.capacity()
     }
 
     /// Nodes below the first level.

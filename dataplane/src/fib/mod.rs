@@ -105,6 +105,11 @@ impl Fib {
         for r in routes {
             fib.insert(r);
         }
+        // Built whole, it keeps what it uses rather than what doubling
+        // left it (up to twice the nodes of a full table).
+        fib.dir.shrink_to_fit();
+        fib.routes.shrink_to_fit();
+        fib.hops.shrink_to_fit();
         fib
     }
 
@@ -227,9 +232,20 @@ impl Fib {
         self.dir.nodes() * 256 * 4 <= 1 << 20
     }
 
-    /// Bytes the trie takes, and its nodes.
+    /// Bytes the table takes (the trie, the routes, their next hops and
+    /// the index by prefix, as allocated), and the trie's nodes.
     pub fn memory(&self) -> (usize, usize) {
-        (self.dir.memory(), self.dir.nodes())
+        use std::mem::size_of;
+        let index = self.index.capacity() * (size_of::<((u128, u8), RouteId)>() + 1);
+        let nexthops = self.nexthop_ids.capacity() * (size_of::<(NextHop, u32)>() + 1)
+            + self.nexthops.capacity() * size_of::<NextHop>();
+        let bytes = self.dir.memory()
+            + self.routes.capacity() * size_of::<Route>()
+            + self.free.capacity() * size_of::<RouteId>()
+            + self.hops.capacity() * size_of::<u32>()
+            + index
+            + nexthops;
+        (bytes, self.dir.nodes())
     }
 }
 
