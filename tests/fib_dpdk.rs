@@ -44,10 +44,12 @@ fn table(r: &mut Rng, n: usize) -> Vec<Prefix> {
     out
 }
 
-/// Destinations: random ones, and for every prefix its first and last
-/// address, one inside, and the first past its end.
+/// Destinations: random ones (a number that leaves the last burst short,
+/// so that the bulk lookups' partial tail is checked too), and for every
+/// prefix its first and last address, one inside, and the first past its
+/// end.
 fn destinations(r: &mut Rng, table: &[Prefix]) -> Vec<u128> {
-    let mut out: Vec<u128> = (0..8192).map(|_| r.u128(..)).collect();
+    let mut out: Vec<u128> = (0..8192 + 5).map(|_| r.u128(..)).collect();
     for &(p, l) in table {
         let last = p | !prefix_mask(l);
         out.extend([
@@ -240,11 +242,46 @@ fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
     }
     check(&t, &table, &live, &dsts, "after re-adds");
 
-    // What the tables cannot hold is an error, not a surprise.
+    // What the tables cannot hold is an error (EINVAL), not a surprise,
+    // and leaves them as they were.
+    const EINVAL: i32 = 22;
     let any = Ipv6Addr::from(table[0].0);
-    assert!(t.lpm6.add(any, 0, 1).is_err(), "rte_lpm6 holds no /0");
-    assert!(t.lpm6.add(any, 64, 1 << 21).is_err(), "21-bit next hops");
-    assert!(t.fib6.add(any, 64, (1 << 31) - 1).is_err(), "reserved");
-    assert!(t.fib6.lookup_bulk(&[[0; 16]; 2], &mut [None]).is_err());
-    assert!(t.lpm6.lookup_bulk(&[[0; 16]; 2], &mut [None]).is_err());
+    let errno = |r: Result<(), labelgate::dpdk::DpdkError>| r.err().map(|e| e.errno);
+    assert_eq!(
+        errno(t.lpm6.add(any, 0, 1)),
+        Some(EINVAL),
+        "rte_lpm6 holds no /0"
+    );
+    assert_eq!(
+        errno(t.lpm6.add(any, 64, 1 << 21)),
+        Some(EINVAL),
+        "21-bit next hops"
+    );
+    assert_eq!(
+        errno(t.fib6.add(any, 64, (1 << 31) - 1)),
+        Some(EINVAL),
+        "reserved"
+    );
+    assert_eq!(
+        errno(t.fib6_wide.add(any, 64, u64::MAX)),
+        Some(EINVAL),
+        "reserved"
+    );
+    assert_eq!(
+        errno(t.fib6.lookup_bulk(&[[0; 16]; 2], &mut [None])),
+        Some(EINVAL)
+    );
+    assert_eq!(
+        errno(t.lpm6.lookup_bulk(&[[0; 16]; 2], &mut [None])),
+        Some(EINVAL)
+    );
+    assert!(
+        Lpm6::new(&eal, u32::MAX, 64).is_err(),
+        "DPDK's rule hash would overflow"
+    );
+    assert!(
+        Fib6::new(&eal, 1 << 30, 64, NextHopSize::Four).is_err(),
+        "its RIB would overflow"
+    );
+    check(&t, &table, &live, &dsts, "after refusals");
 }
