@@ -160,7 +160,7 @@ impl<P: PacketBuf> Engine<P> {
                 &mut found[..n],
                 &st.rtcache,
             );
-            snap.fib.touch_routes(&found[..n]);
+            snap.fib.touch_nexthops(&found[..n]);
             let mut hop = LastNeighbor::default();
             let mut taken = 0;
             let mut k = 0;

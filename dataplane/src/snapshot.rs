@@ -97,14 +97,10 @@ pub struct LocalAddrs {
 const FILTER_WORDS: usize = 16;
 
 impl LocalAddrs {
-    /// The filter's bit for an address: both halves folded in, so that
-    /// addresses differing only in their prefix or only in their
-    /// interface identifier spread alike.
+    /// The filter's word and bit for an address.
     #[inline]
     fn bit(a: &Ipv6Addr) -> (usize, u64) {
-        let b = a.to_bits();
-        let h = ((b >> 64) as u64 ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let i = (h >> (64 - (FILTER_WORDS * 64).trailing_zeros())) as usize;
+        let i = ipv6::hash_bits(a.to_bits(), (FILTER_WORDS * 64).trailing_zeros());
         (i / 64, 1 << (i % 64))
     }
 

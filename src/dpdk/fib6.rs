@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::eal::EalGuard;
-use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, sys, table_name};
+use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, check_bulk, sys, table_name};
 
 /// How wide the trie's entries, and so its next hops, are: the entry width
 /// sets the table's memory, and a bit of each marks a link to a deeper
@@ -147,16 +147,7 @@ impl Fib6 {
     /// through `rte_fib6_lookup_bulk` a burst at a time.
     #[inline]
     pub fn lookup_bulk(&self, dsts: &[[u8; 16]], out: &mut [Option<u64>]) -> Result<(), DpdkError> {
-        if dsts.len() != out.len() {
-            return Err(DpdkError::new(
-                format!(
-                    "rte_fib6_lookup_bulk: {} addresses, room for {}",
-                    dsts.len(),
-                    out.len()
-                ),
-                EINVAL,
-            ));
-        }
+        check_bulk("rte_fib6_lookup_bulk", dsts, out)?;
         let mut hops = [0u64; BURST];
         for (dsts, out) in dsts.chunks(BURST).zip(out.chunks_mut(BURST)) {
             // SAFETY: the table is valid while self is and a lookup only

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::eal::EalGuard;
-use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, sys, table_name};
+use super::{BURST, DpdkError, EINVAL, ENOENT, Eal, check, check_bulk, sys, table_name};
 
 /// `rte_lpm6` keeps a next hop in 21 bits of its table entries and would
 /// cut a wider one short without a word.
@@ -98,16 +98,7 @@ impl Lpm6 {
     /// through `rte_lpm6_lookup_bulk_func` a burst at a time.
     #[inline]
     pub fn lookup_bulk(&self, dsts: &[[u8; 16]], out: &mut [Option<u32>]) -> Result<(), DpdkError> {
-        if dsts.len() != out.len() {
-            return Err(DpdkError::new(
-                format!(
-                    "rte_lpm6_lookup_bulk_func: {} addresses, room for {}",
-                    dsts.len(),
-                    out.len()
-                ),
-                EINVAL,
-            ));
-        }
+        check_bulk("rte_lpm6_lookup_bulk_func", dsts, out)?;
         let mut hops = [0i32; BURST];
         for (dsts, out) in dsts.chunks(BURST).zip(out.chunks_mut(BURST)) {
             // SAFETY: the table is valid while self is and a lookup only

@@ -102,6 +102,18 @@ impl fmt::Display for DpdkError {
 impl std::error::Error for DpdkError {}
 
 /// Checks a DPDK return code of the "negative errno" convention.
+/// A bulk lookup's addresses and answers must pair up: `what` names the
+/// DPDK call refused for it.
+fn check_bulk<A, B>(what: &str, dsts: &[A], out: &[B]) -> Result<(), DpdkError> {
+    if dsts.len() != out.len() {
+        return Err(DpdkError::new(
+            format!("{what}: {} addresses, room for {}", dsts.len(), out.len()),
+            EINVAL,
+        ));
+    }
+    Ok(())
+}
+
 fn check(what: impl FnOnce() -> String, rc: i32) -> Result<i32, DpdkError> {
     if rc < 0 {
         Err(DpdkError::new(what(), rc))

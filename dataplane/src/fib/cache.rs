@@ -181,12 +181,10 @@ impl RouteCache {
     }
 }
 
-/// Folds the address to a slot; the low 64 bits (the interface identifier)
-/// vary most between hosts, the prefix between sites, so both are mixed.
+/// The address's slot.
 #[inline]
 fn index(key: u128) -> usize {
-    let h = ((key >> 64) as u64 ^ key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (h >> (64 - SLOTS.trailing_zeros())) as usize
+    crate::wire::ipv6::hash_bits(key, SLOTS.trailing_zeros())
 }
 
 #[cfg(test)]

@@ -192,7 +192,7 @@ impl Fib {
     /// table larger than the cache their misses overlap here instead of
     /// stalling each packet in turn (a prefetch in safe code).
     #[inline]
-    pub fn touch_routes(&self, ids: &[Option<RouteId>]) {
+    pub fn touch_nexthops(&self, ids: &[Option<RouteId>]) {
         if self.fits_in_cache() {
             return;
         }

@@ -220,6 +220,15 @@ pub fn is_site_local_unicast(a: &Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfec0
 }
 
+/// The top `bits` bits of a hash of an address, for direct-mapped tables:
+/// both halves are folded in, since the low 64 bits (the interface
+/// identifier) vary most between hosts and the prefix between sites.
+#[inline]
+pub fn hash_bits(a: u128, bits: u32) -> usize {
+    let h = ((a >> 64) as u64 ^ a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - bits)) as usize
+}
+
 /// ::ffff:0:0/96.
 pub fn is_v4_mapped(a: &Ipv6Addr) -> bool {
     a.to_bits() >> 32 == 0xffff
