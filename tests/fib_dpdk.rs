@@ -1,6 +1,7 @@
 //! labelgate's FIB, DPDK's `rte_lpm6` and `rte_fib6` (4- and 8-byte next
 //! hops) against a naive longest-prefix match on one random table, through
-//! deletes and re-adds, with the real EAL: the benchmark (`benches/fib.rs`)
+//! deletes, re-adds and next-hop changes (some to next hops many routes
+//! share), with the real EAL: the benchmark (`benches/fib.rs`)
 //! compares their speed only if they give the same answers.
 //!
 //! One test: the EAL starts once per process.
@@ -66,32 +67,43 @@ fn show((p, len): Prefix) -> String {
     format!("{}/{len}", Ipv6Addr::from(p))
 }
 
-fn route((p, len): Prefix) -> Route {
+/// A gateway route whose gateway's low bits are its next hop, the number
+/// the DPDK tables hold.
+fn route((p, len): Prefix, hop: u32) -> Route {
     Route {
         prefix: Ipv6Addr::from(p),
         prefix_len: len,
-        gateway: None,
+        gateway: Some(Ipv6Addr::from(0xfe80u128 << 112 | u128::from(hop))),
         ifindex: 0,
-        flags: RouteFlags::default(),
+        flags: RouteFlags {
+            gateway: true,
+            ..RouteFlags::default()
+        },
     }
 }
 
-/// The tables under test. Route `i` of the table has next hop `i` in the
-/// DPDK ones; labelgate's answer is mapped back through its route.
+/// The tables under test. Route `i` of the table has next hop `hop[i]`
+/// (at first `i`): the DPDK tables answer with it, labelgate with its
+/// route, whose gateway names it.
 struct Tables {
     labelgate: Fib,
     lpm6: Lpm6,
     fib6: Fib6,
     fib6_wide: Fib6,
+    hop: Vec<u32>,
 }
 
 impl Tables {
+    /// Adds route `i`, or gives it its next hop anew if it is there.
     fn add(&mut self, table: &[Prefix], i: usize) {
         let (p, l) = table[i];
-        self.labelgate.insert(route(table[i]));
-        self.lpm6.add(Ipv6Addr::from(p), l, i as u32).unwrap();
-        self.fib6.add(Ipv6Addr::from(p), l, i as u64).unwrap();
-        self.fib6_wide.add(Ipv6Addr::from(p), l, i as u64).unwrap();
+        let hop = self.hop[i];
+        self.labelgate.insert(route(table[i], hop));
+        self.lpm6.add(Ipv6Addr::from(p), l, hop).unwrap();
+        self.fib6.add(Ipv6Addr::from(p), l, u64::from(hop)).unwrap();
+        self.fib6_wide
+            .add(Ipv6Addr::from(p), l, u64::from(hop))
+            .unwrap();
     }
 
     /// Removes route `i` from every table; whether each held it.
@@ -122,9 +134,16 @@ fn disagreements(
             .rev()
             .find_map(|l| by_prefix.get(&(d & prefix_mask(l), l)).copied())
     };
-    let labelgate = |id| {
+    // labelgate's answer twice: the next hop of the route it found (by
+    // the route's prefix, so a wrong route shows while every route has its
+    // own next hop), and the next hop it forwards by.
+    let route_hop = |id| {
         let r = t.labelgate.route(id);
-        index[&(r.prefix.to_bits(), r.prefix_len)]
+        t.hop[index[&(r.prefix.to_bits(), r.prefix_len)]]
+    };
+    let forward_hop = |id| {
+        let gateway = t.labelgate.nexthop(id).gateway.map_or(0, |g| g.to_bits());
+        (gateway & 0xffff_ffff) as u32
     };
     let octets: Vec<[u8; 16]> = dsts.iter().map(|d| d.to_be_bytes()).collect();
     let mut lg = vec![None; dsts.len()];
@@ -139,24 +158,26 @@ fn disagreements(
     for (k, &d) in dsts.iter().enumerate() {
         let a = Ipv6Addr::from(d);
         let want = naive(d);
+        let want_hop = want.map(|i| t.hop[i]);
         let got = [
-            ("labelgate", t.labelgate.lookup(&a).map(labelgate)),
-            ("labelgate bulk", lg[k].map(labelgate)),
-            ("rte_lpm6", t.lpm6.lookup(a).map(|h| h as usize)),
-            ("rte_lpm6 bulk", lpm[k].map(|h| h as usize)),
-            ("rte_fib6", t.fib6.lookup(a).map(|h| h as usize)),
-            ("rte_fib6 bulk", fib[k].map(|h| h as usize)),
-            ("rte_fib6 8-byte", t.fib6_wide.lookup(a).map(|h| h as usize)),
-            ("rte_fib6 8-byte bulk", wide[k].map(|h| h as usize)),
+            ("labelgate", t.labelgate.lookup(&a).map(route_hop)),
+            ("labelgate bulk", lg[k].map(route_hop)),
+            ("labelgate next hop", lg[k].map(forward_hop)),
+            ("rte_lpm6", t.lpm6.lookup(a)),
+            ("rte_lpm6 bulk", lpm[k]),
+            ("rte_fib6", t.fib6.lookup(a).map(|h| h as u32)),
+            ("rte_fib6 bulk", fib[k].map(|h| h as u32)),
+            ("rte_fib6 8-byte", t.fib6_wide.lookup(a).map(|h| h as u32)),
+            ("rte_fib6 8-byte bulk", wide[k].map(|h| h as u32)),
         ];
         let wrong: Vec<String> = got
             .iter()
-            .filter(|(_, g)| *g != want)
-            .map(|(name, g)| format!("{name} {:?}", g.map(|i| show(table[i]))))
+            .filter(|(_, g)| *g != want_hop)
+            .map(|(name, g)| format!("{name} next hop {g:?}"))
             .collect();
         if !wrong.is_empty() {
             out.push(format!(
-                "{a}: want {:?}, got {}",
+                "{a}: want {:?} next hop {want_hop:?}, got {}",
                 want.map(|i| show(table[i])),
                 wrong.join(", ")
             ));
@@ -209,6 +230,7 @@ fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
         lpm6: Lpm6::new(&eal, n, tbl8s).unwrap(),
         fib6: Fib6::new(&eal, n, tbl8s, NextHopSize::Four).unwrap(),
         fib6_wide: Fib6::new(&eal, n, tbl8s, NextHopSize::Eight).unwrap(),
+        hop: (0..n).collect(),
     };
     assert!(t.lpm6.memory() > 4 << 24, "the first level alone is 64 MiB");
     assert!(t.fib6_wide.memory() > t.fib6.memory());
@@ -241,6 +263,21 @@ fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
         live.insert(i);
     }
     check(&t, &table, &live, &dsts, "after re-adds");
+
+    // A live feed mostly moves prefixes to another next hop: a third of
+    // the live routes get a new one of their own, and a third one of 7
+    // that all of them share.
+    let mut moved: Vec<usize> = live.iter().copied().collect();
+    moved.sort_unstable();
+    for &i in &moved {
+        match r.usize(..3) {
+            0 => t.hop[i] = n + i as u32,
+            1 => t.hop[i] = 2 * n + r.u32(..7),
+            _ => continue,
+        }
+        t.add(&table, i);
+    }
+    check(&t, &table, &live, &dsts, "after next-hop changes");
 
     // What the tables cannot hold is an error (EINVAL), not a surprise,
     // and leaves them as they were.
