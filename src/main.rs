@@ -20,6 +20,11 @@ use labelgate::dpdk;
 
 use crate::router::{Fail, Finished};
 
+/// The most `--extra-mbufs` takes: 16 Mi mbufs, over 40 GB of them, far
+/// beyond any driver's own keeping, and small enough that the pool's count
+/// stays within what DPDK's mempools can hold.
+const MAX_EXTRA_MBUFS: u32 = 1 << 24;
+
 #[derive(Parser)]
 #[command(
     name = "labelgate",
@@ -72,7 +77,8 @@ enum Cmd {
         /// Mbufs beyond what the ports, queues and workers need, for drivers
         /// that keep packets of their own (net_pcap's infinite_rx keeps its
         /// whole capture in mbufs of the port's pool).
-        #[arg(long, value_name = "N", default_value_t = 0)]
+        #[arg(long, value_name = "N", default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(..=i64::from(MAX_EXTRA_MBUFS)))]
         extra_mbufs: u32,
         /// Print a line of counters every this many seconds (1 or more).
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]

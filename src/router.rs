@@ -126,10 +126,11 @@ pub fn rx_queues(workers: &[WorkerConf], nports: u16) -> Vec<u16> {
 /// buffers and its hold queues), the punt queue, each of those in as many
 /// mbufs as the longest frame needs, the per-lcore caches and what the
 /// driver keeps for itself (`Demand::extra`); a quarter to
-/// spare, and no more. (DPDK advises 2^k - 1 mbufs, which fills the ring
-/// that holds the free ones, a power of two: rounding up to it saves ring
-/// slots of 8 bytes at the price of up to as many mbufs again, 2.4 KB each,
-/// all resident.)
+/// spare, and no more. (DPDK advises 2^k - 1 mbufs: the ring that holds
+/// the free ones has a power of two of 8-byte slots whatever the count, and
+/// that count fills it. Rounding up to it would add up to as many mbufs
+/// again, 2.5 KB or more each and all resident, to fill slots that cost
+/// next to nothing empty.)
 pub fn pool_spec(
     cfg: &Config,
     rxq: &[u16],

@@ -369,6 +369,13 @@ fn bad_run_arguments_exit_2() {
     assert_eq!(run.status.code(), Some(2), "{}", run.log());
     assert!(run.stderr.contains("--stats-interval"), "{}", run.log());
 
+    let run = labelgate(
+        "extra-mbufs-too-many",
+        &["run", "--config", conf, "--extra-mbufs", "16777217", "--"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", run.log());
+    assert!(run.stderr.contains("--extra-mbufs"), "{}", run.log());
+
     let mut args = vec!["run", "--config", conf, "--"];
     args.extend(NO_HUGE);
     args.push("--no-such-eal-option");
