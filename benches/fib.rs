@@ -251,24 +251,10 @@ fn hop(i: usize) -> u32 {
     (i & 0xf_ffff) as u32
 }
 
-/// Starts DPDK as `labelgate replay` does (no hugepages, PCI or shared
-/// files, so no set-up and no clash with other DPDK processes), with
-/// `mb` MB of memory.
+/// Starts DPDK as `labelgate replay` does (no set-up and no clash with
+/// other DPDK processes), with `mb` MB of memory.
 fn eal(mb: usize) -> Eal {
-    let args: Vec<String> = [
-        "labelgate-bench",
-        "--no-huge",
-        "--no-pci",
-        "--no-shconf",
-        "--no-telemetry",
-        "--log-level=warning",
-        "-m",
-        &mb.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Eal::init(&args).unwrap_or_else(|e| panic!("starting DPDK: {e}"))
+    Eal::without_setup("labelgate-bench", mb).unwrap_or_else(|e| panic!("starting DPDK: {e}"))
 }
 
 /// The three tables under test, over the same routes.

@@ -134,16 +134,8 @@ fn eal_args(ports: &[String], workers: usize, mem_mb: usize, verbose: bool) -> V
     let lcores: Vec<String> = (0..=workers)
         .map(|l| format!("{l}@{}", cpus[l % cpus.len()]))
         .collect();
-    let mut args: Vec<String> = [
-        "labelgate",
-        "--no-huge",
-        "--no-pci",
-        "--no-shconf",
-        "--no-telemetry",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = vec!["labelgate".to_string()];
+    args.extend(labelgate::dpdk::NO_SETUP.iter().map(|s| s.to_string()));
     args.extend([
         "-m".into(),
         mem_mb.to_string(),

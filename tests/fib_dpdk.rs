@@ -204,20 +204,7 @@ fn check(t: &Tables, table: &[Prefix], live: &HashSet<usize>, dsts: &[u128], sta
 
 #[test]
 fn labelgate_lpm6_and_fib6_agree_with_a_naive_match() {
-    let args: Vec<String> = [
-        "labelgate-test",
-        "--no-huge",
-        "--no-pci",
-        "--no-shconf",
-        "--no-telemetry",
-        "--log-level=warning",
-        "-m",
-        "1024",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let eal = Eal::init(&args).expect("DPDK starts without hugepages");
+    let eal = Eal::without_setup("labelgate-test", 1024).expect("DPDK starts without hugepages");
 
     let mut r = Rng::with_seed(0x2545_f491_4f6c_dd1d);
     let table = table(&mut r, 3000);

@@ -48,6 +48,11 @@ fn heap_stats(_: &Eal) -> impl Iterator<Item = sys::rte_malloc_socket_stats> {
     })
 }
 
+/// EAL arguments that need no set-up and no privilege: no hugepages, no
+/// PCI, no shared config files (so several processes can run at once) and
+/// no telemetry socket.
+pub const NO_SETUP: [&str; 4] = ["--no-huge", "--no-pci", "--no-shconf", "--no-telemetry"];
+
 /// The initialised EAL.
 #[derive(Debug, Clone)]
 pub struct Eal {
@@ -55,6 +60,20 @@ pub struct Eal {
 }
 
 impl Eal {
+    /// Initialises DPDK in a process of its own that uses no devices:
+    /// [`NO_SETUP`], warnings only, `mem_mb` MB of memory (DPDK's tables
+    /// for a test or a benchmark).
+    pub fn without_setup(program: &str, mem_mb: usize) -> Result<Eal, DpdkError> {
+        let mut args = vec![program.to_string()];
+        args.extend(NO_SETUP.iter().map(|s| s.to_string()));
+        args.extend([
+            "--log-level=warning".into(),
+            "-m".into(),
+            mem_mb.to_string(),
+        ]);
+        Eal::init(&args)
+    }
+
     /// Initialises DPDK with `args` (the first is the program name). Fails
     /// on a second call in the same process.
     pub fn init(args: &[String]) -> Result<Eal, DpdkError> {

@@ -19,7 +19,7 @@ use std::ffi::{CStr, CString};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use eal::Eal;
+pub use eal::{Eal, NO_SETUP};
 pub use ethdev::{Port, PortConfig, RxQueue, TxQueue, frame_len};
 pub use fib6::{Fib6, NextHopSize};
 pub use lcore::Lcore;
