@@ -14,7 +14,10 @@
 //! in place; without it a table of 250,000 prefixes shaped like today's
 //! default-free zone is made. `LABELGATE_UPDATES` is a stream of
 //! `A PREFIX` / `W PREFIX` lines replayed in order; without it a stream
-//! with the real one's mix is made. Prefixes are /1 to /128: `rte_lpm6`
+//! with the real one's mix is made. DPDK's tables are on 4 KiB pages
+//! (`--no-huge`), or with `LABELGATE_HUGEPAGES=1` on the huge pages the
+//! system has reserved (`echo 512 > /proc/sys/vm/nr_hugepages`), as in a
+//! deployment; labelgate's trie is on the heap either way. Prefixes are /1 to /128: `rte_lpm6`
 //! holds no default route. (DPDK 22.11's `rte_fib6` misroutes with
 //! prefixes shorter than /8 among others, which the agreement check below
 //! would stop the bench on; real tables have none.)
@@ -252,9 +255,16 @@ fn hop(i: usize) -> u32 {
 }
 
 /// Starts DPDK as `labelgate replay` does (no set-up and no clash with
-/// other DPDK processes), with `mb` MB of memory.
+/// other DPDK processes), with `mb` MB of memory; with
+/// `LABELGATE_HUGEPAGES` set, on the system's reserved huge pages instead,
+/// as in a deployment (labelgate's trie stays on the heap's pages).
 fn eal(mb: usize) -> Eal {
-    Eal::without_setup("labelgate-bench", mb).unwrap_or_else(|e| panic!("starting DPDK: {e}"))
+    let eal = if std::env::var_os("LABELGATE_HUGEPAGES").is_some() {
+        Eal::without_setup_on_hugepages("labelgate-bench")
+    } else {
+        Eal::without_setup("labelgate-bench", mb)
+    };
+    eal.unwrap_or_else(|e| panic!("starting DPDK: {e}"))
 }
 
 /// The three tables under test, over the same routes.

@@ -14,6 +14,13 @@ mpps.svg in OUT.
 
     perf/compare.py [--table FILE] [--rounds N] [--window SECS] [--out DIR]
                     [--cases small,full-uniform,full-zipf,full-spray] [--workers 1,2]
+                    [--hugepages]
+
+DPDK's memory is on 4 KiB pages (--no-huge), which needs no set-up; with
+--hugepages every program's is on the system's reserved huge pages
+(--in-memory; reserve HUGEPAGES_MB first), as in a deployment: l3fwd's
+route tables and every program's mbufs then are, while labelgate's FIB
+stays on its heap's 4 KiB pages.
 
 With --workers 1,2 l3fwd and labelgate also run with two workers (two
 lcores, a receive queue per port each, each queue fed half the port's
@@ -54,6 +61,10 @@ NEXT_HOP_MAC = ["02:00:00:00:01:02", "02:00:00:00:01:01"]  # beyond port0, port1
 HOST_MAC = "02:00:00:00:00:aa"
 SRC = ["2001:db8:ff00::2", "2001:db8:ff01::2"]
 PER_PORT = 32768
+GRIND_PACKETS = 32768
+# Free huge pages --hugepages asks for: the largest program (l3fwd on the
+# full table) with room to spare.
+HUGEPAGES_MB = 1024
 
 
 def sh(cmd, **kw):
@@ -301,11 +312,22 @@ class Telemetry:
 
 
 def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
+    """Resident memory, huge pages (which VmRSS leaves out) included."""
+    kb = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+            if line.split(":")[0] in ("Rss", "Private_Hugetlb", "Shared_Hugetlb"):
+                kb += int(line.split()[1])
+    return kb / 1024
+
+
+def free_hugepages_mb():
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":")
+            info[k] = int(v.split()[0])
+    return info.get("HugePages_Free", 0) * info.get("Hugepagesize", 0) // 1024
 
 
 def sample(tel):
@@ -352,7 +374,8 @@ def measure(name, argv, prefix, log, warmup, window):
 
 def callgrind(labelgate, config, capture, out):
     """Instructions per packet in Engine::process_burst, and its top
-    functions, from a replay of `capture` (one port's, 32k packets)."""
+    functions, from a replay of `capture` (port0's destinations, repeated
+    to GRIND_PACKETS)."""
     cg = os.path.join(out, "callgrind.out")
     sh(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}", "--collect-atstart=no",
         "--toggle-collect=*process_burst*", labelgate, "replay", capture, "--config", config,
@@ -408,11 +431,18 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out", "compare"))
     ap.add_argument("--cases", default="small,full-uniform,full-zipf,full-spray",
                     help="which cases to run, comma-separated")
+    ap.add_argument("--hugepages", action="store_true",
+                    help="run every program's DPDK memory on the system's reserved huge pages "
+                    "(--in-memory) rather than on 4 KiB pages (--no-huge -m)")
     ap.add_argument("--workers", default="1",
                     help="worker counts to run l3fwd and labelgate with, comma-separated (e.g. 1,2)")
     a = ap.parse_args()
     wanted = set(a.cases.split(","))
     worker_counts = [int(w) for w in a.workers.split(",")]
+    if a.hugepages and free_hugepages_mb() < HUGEPAGES_MB:
+        sys.exit(f"--hugepages needs {HUGEPAGES_MB} MB of free huge pages and the system has "
+                 f"{free_hugepages_mb()}; reserve them (as root): "
+                 f"echo {HUGEPAGES_MB // 2} > /proc/sys/vm/nr_hugepages")
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(5)
 
@@ -438,8 +468,16 @@ def main():
         for p in (0, 1):
             caps.append(os.path.join(d, f"port{p}.pcap"))
             write_pcap(caps[-1], [frame(p, x) for x in dsts[p]])
+        # callgrind's replay: port0's destinations over and over to
+        # GRIND_PACKETS, so that what it counts is the steady state (a
+        # destination's first packet misses the route cache, which the
+        # small table's 1,024 alone would all do).
+        grind_cap = os.path.join(d, "grind.pcap")
+        write_pcap(grind_cap, [frame(0, x) for x in dsts[0]] * -(-GRIND_PACKETS // len(dsts[0])))
         configs = write_configs(d, routes)
-        mem = ["-m", "2048" if table == "full" else "1024"]
+        # On huge pages DPDK takes memory as it needs it; on 4 KiB pages
+        # it has what -m gives it, enough for the largest of the programs.
+        mem = ["--in-memory"] if a.hugepages else ["--no-huge", "-m", "2048" if table == "full" else "1024"]
         for workers in worker_counts:
             # With more than one worker each port has a receive queue per
             # worker, each fed its share of the port's capture (net_pcap
@@ -455,7 +493,7 @@ def main():
                         write_pcap(shares[-1], [frame(p, x) for x in dsts[p][q::workers]])
                     rx = ",".join(f"rx_pcap={c}" for c in shares)
                 vdevs += ["--vdev", f"net_pcap{p},{rx},infinite_rx=1"]
-            eal = lambda prefix, lcores: ["--no-huge", "--no-pci", "--file-prefix", prefix] + lcores + mem + vdevs
+            eal = lambda prefix, lcores: ["--no-pci", "--file-prefix", prefix] + lcores + mem + vdevs
             # One CPU a worker; labelgate's control thread (the main lcore,
             # asleep but for a millisecond's work now and then) shares the
             # first worker's CPU.
@@ -481,7 +519,7 @@ def main():
             if case != "small" and case != "full uniform":
                 progs.pop("io floor", None)
                 progs.pop("labelgate+mls")
-            plan.append((label, d, caps, configs, progs))
+            plan.append((label, d, grind_cap, configs, progs))
 
     samples = {}
     for rnd in range(a.rounds):
@@ -510,13 +548,13 @@ def main():
             if floor:
                 r["vs_floor"] = r["mpps"] / floor["mpps"]
     grind = {}
-    for case, d, caps, configs, _ in plan:
+    for case, d, grind_cap, configs, _ in plan:
         if case in ("small", "full uniform"):
             for name, conf in configs.items():
-                grind[f"{case} {name}"] = callgrind(labelgate, conf, caps[0], d)
+                grind[f"{case} {name}"] = callgrind(labelgate, conf, grind_cap, d)
 
     doc = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "rounds": a.rounds,
-           "window_s": a.window, "table": a.table or "synthesized", "routes": len(prefixes),
+           "window_s": a.window, "pages": "huge" if a.hugepages else "4 KiB", "table": a.table or "synthesized", "routes": len(prefixes),
            "results": results, "callgrind": grind}
     with open(os.path.join(a.out, "result.json"), "w") as f:
         json.dump(doc, f, indent=1)

@@ -74,6 +74,22 @@ impl Eal {
         Eal::init(&args)
     }
 
+    /// As [`Eal::without_setup`], but with DPDK's memory on the huge pages
+    /// the system has reserved (`vm.nr_hugepages`), taken as needed and
+    /// held in memory of the process's own (`--in-memory`: no hugetlbfs
+    /// mount, no files), as DPDK's tables would be in a deployment: for a
+    /// benchmark that compares them with labelgate's.
+    pub fn without_setup_on_hugepages(program: &str) -> Result<Eal, DpdkError> {
+        let args = [
+            program,
+            "--in-memory",
+            "--no-pci",
+            "--no-telemetry",
+            "--log-level=warning",
+        ];
+        Eal::init(&args.map(String::from))
+    }
+
     /// Initialises DPDK with `args` (the first is the program name). Fails
     /// on a second call in the same process.
     pub fn init(args: &[String]) -> Result<Eal, DpdkError> {
