@@ -16,8 +16,8 @@
 //! `A PREFIX` / `W PREFIX` lines replayed in order; without it a stream
 //! with the real one's mix is made. DPDK's tables are on 4 KiB pages
 //! (`--no-huge`), or with `LABELGATE_HUGEPAGES=1` on the huge pages the
-//! system has reserved (`echo 512 > /proc/sys/vm/nr_hugepages`), as in a
-//! deployment; labelgate's trie is on the heap either way. Prefixes are /1 to /128: `rte_lpm6`
+//! system has reserved, as in a deployment (the RIS table's need about
+//! 1.2 GB of them: `echo 640 > /proc/sys/vm/nr_hugepages`); labelgate's trie is on the heap either way. Prefixes are /1 to /128: `rte_lpm6`
 //! holds no default route. (DPDK 22.11's `rte_fib6` misroutes with
 //! prefixes shorter than /8 among others, which the agreement check below
 //! would stop the bench on; real tables have none.)
@@ -256,10 +256,10 @@ fn hop(i: usize) -> u32 {
 
 /// Starts DPDK as `labelgate replay` does (no set-up and no clash with
 /// other DPDK processes), with `mb` MB of memory; with
-/// `LABELGATE_HUGEPAGES` set, on the system's reserved huge pages instead,
+/// `LABELGATE_HUGEPAGES=1`, on the system's reserved huge pages instead,
 /// as in a deployment (labelgate's trie stays on the heap's pages).
 fn eal(mb: usize) -> Eal {
-    let eal = if std::env::var_os("LABELGATE_HUGEPAGES").is_some() {
+    let eal = if std::env::var("LABELGATE_HUGEPAGES").is_ok_and(|v| v == "1") {
         Eal::without_setup_on_hugepages("labelgate-bench")
     } else {
         Eal::without_setup("labelgate-bench", mb)

@@ -62,6 +62,8 @@ HOST_MAC = "02:00:00:00:00:aa"
 SRC = ["2001:db8:ff00::2", "2001:db8:ff01::2"]
 PER_PORT = 32768
 GRIND_PACKETS = 32768
+# The cases callgrind counts.
+GRIND_CASES = ("small", "full uniform")
 # Free huge pages --hugepages asks for: the largest program (l3fwd on the
 # full table) with room to spare.
 HUGEPAGES_MB = 1024
@@ -321,12 +323,17 @@ def rss_mb(pid):
     return kb / 1024
 
 
-def free_hugepages_mb():
+def meminfo():
     info = {}
     with open("/proc/meminfo") as f:
         for line in f:
             k, v = line.split(":")
             info[k] = int(v.split()[0])
+    return info
+
+
+def free_hugepages_mb():
+    info = meminfo()
     return info.get("HugePages_Free", 0) * info.get("Hugepagesize", 0) // 1024
 
 
@@ -440,9 +447,12 @@ def main():
     wanted = set(a.cases.split(","))
     worker_counts = [int(w) for w in a.workers.split(",")]
     if a.hugepages and free_hugepages_mb() < HUGEPAGES_MB:
+        info = meminfo()
+        page_mb = max(info.get("Hugepagesize", 2048) // 1024, 1)
+        wanted_pages = info.get("HugePages_Total", 0) + -(-(HUGEPAGES_MB - free_hugepages_mb()) // page_mb)
         sys.exit(f"--hugepages needs {HUGEPAGES_MB} MB of free huge pages and the system has "
-                 f"{free_hugepages_mb()}; reserve them (as root): "
-                 f"echo {HUGEPAGES_MB // 2} > /proc/sys/vm/nr_hugepages")
+                 f"{free_hugepages_mb()}; reserve more (as root): "
+                 f"echo {wanted_pages} > /proc/sys/vm/nr_hugepages")
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(5)
 
@@ -473,7 +483,8 @@ def main():
         # destination's first packet misses the route cache, which the
         # small table's 1,024 alone would all do).
         grind_cap = os.path.join(d, "grind.pcap")
-        write_pcap(grind_cap, [frame(0, x) for x in dsts[0]] * -(-GRIND_PACKETS // len(dsts[0])))
+        if case in GRIND_CASES:
+            write_pcap(grind_cap, [frame(0, x) for x in dsts[0]] * -(-GRIND_PACKETS // len(dsts[0])))
         configs = write_configs(d, routes)
         # On huge pages DPDK takes memory as it needs it; on 4 KiB pages
         # it has what -m gives it, enough for the largest of the programs.
@@ -549,7 +560,7 @@ def main():
                 r["vs_floor"] = r["mpps"] / floor["mpps"]
     grind = {}
     for case, d, grind_cap, configs, _ in plan:
-        if case in ("small", "full uniform"):
+        if case in GRIND_CASES:
             for name, conf in configs.items():
                 grind[f"{case} {name}"] = callgrind(labelgate, conf, grind_cap, d)
 

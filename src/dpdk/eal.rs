@@ -80,14 +80,17 @@ impl Eal {
     /// mount, no files), as DPDK's tables would be in a deployment: for a
     /// benchmark that compares them with labelgate's.
     pub fn without_setup_on_hugepages(program: &str) -> Result<Eal, DpdkError> {
-        let args = [
-            program,
-            "--in-memory",
-            "--no-pci",
-            "--no-telemetry",
-            "--log-level=warning",
-        ];
-        Eal::init(&args.map(String::from))
+        let mut args = vec![program.to_string(), "--in-memory".into()];
+        // The set-up-free list but for the two this replaces: huge pages
+        // instead of `--no-huge`, and `--in-memory` implies `--no-shconf`.
+        args.extend(
+            NO_SETUP
+                .iter()
+                .filter(|a| !matches!(**a, "--no-huge" | "--no-shconf"))
+                .map(|s| s.to_string()),
+        );
+        args.push("--log-level=warning".into());
+        Eal::init(&args)
     }
 
     /// Initialises DPDK with `args` (the first is the program name). Fails
