@@ -17,7 +17,8 @@
 //! with the real one's mix is made. DPDK's tables are on 4 KiB pages
 //! (`--no-huge`), or with `LABELGATE_HUGEPAGES=1` on the huge pages the
 //! system has reserved, as in a deployment (the RIS table's need about
-//! 1.2 GB of them: `echo 640 > /proc/sys/vm/nr_hugepages`); labelgate's trie is on the heap either way. Prefixes are /1 to /128: `rte_lpm6`
+//! 1.2 GB of them: `echo 640 > /proc/sys/vm/nr_hugepages`); labelgate's
+//! trie is on the heap either way. Prefixes are /1 to /128: `rte_lpm6`
 //! holds no default route. (DPDK 22.11's `rte_fib6` misroutes with
 //! prefixes shorter than /8 among others, which the agreement check below
 //! would stop the bench on; real tables have none.)
