@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use labelgate::dpdk::NO_SETUP;
+
 use common::{KillOnDrop, PYTHON, Replay, fixtures, frames, pcapng, scratch, sigterm};
 
 fn forward_fixture() -> (std::path::PathBuf, std::path::PathBuf) {
@@ -198,17 +200,8 @@ fn run_stops_on_sigterm() {
             .arg("--stats-json")
             .arg(&stats)
             .arg("--")
-            .args([
-                "--no-huge",
-                "--no-pci",
-                "--no-shconf",
-                "--no-telemetry",
-                "-l",
-                "0-1",
-                "-m",
-                "256",
-                "--log-level=warning",
-            ])
+            .args(NO_SETUP)
+            .args(["-l", "0-1", "-m", "256", "--log-level=warning"])
             .args(&vdevs)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -9,6 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use labelgate::dpdk::NO_SETUP;
+
 use common::{
     PYTHON, Replay, fixtures, frames, labelgate, pcapng, root, scratch, start_run, stop_run,
 };
@@ -331,11 +333,12 @@ fn a_port_is_one_the_configuration_declares() {
     assert!(!d.join("port3.pcap").exists(), "no port was made up");
 }
 
+/// The EAL arguments that need no set-up (`dpdk::NO_SETUP`), quiet.
 const NO_HUGE: [&str; 5] = [
-    "--no-huge",
-    "--no-pci",
-    "--no-shconf",
-    "--no-telemetry",
+    NO_SETUP[0],
+    NO_SETUP[1],
+    NO_SETUP[2],
+    NO_SETUP[3],
     "--log-level=warning",
 ];
 
