@@ -183,7 +183,7 @@ pub fn run(w: Worker) {
                 if badlen > 0 {
                     stats.ports[usize::from(q.port())].rx_badlen.add(badlen);
                 }
-                engine.process_burst(burst.drain(..), &snap, now, &mut io);
+                engine.process_burst(&mut burst, &snap, now, &mut io);
             }
         }
         engine.tick(&snap, now, &mut io);

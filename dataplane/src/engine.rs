@@ -27,7 +27,7 @@ use crate::iface::{IfIndex, Ifnet};
 use crate::input::{self, Input, L3, RxInfo};
 use crate::mac::MbufLabel;
 use crate::nd6::{self, Event, Held, HoldQueues, HoldResult};
-use crate::packet::PacketBuf;
+use crate::packet::{Burst, PacketBuf};
 use crate::ratelimit::{self, LogLimiter, PpsLimiter};
 use crate::snapshot::Snapshot;
 use crate::stats::{Reason, WorkerStats};
@@ -66,6 +66,8 @@ pub struct Engine<P> {
 /// Everything of a worker's but its counters.
 struct Core<P> {
     cache: RouteCache,
+    links: fastfwd::Links,
+    tally: Tally,
     limiter: PpsLimiter,
     log: LogLimiter,
     hold: HoldQueues<P>,
@@ -81,6 +83,8 @@ impl<P: PacketBuf> Engine<P> {
             stats,
             core: Core {
                 cache: RouteCache::default(),
+                links: fastfwd::Links::default(),
+                tally: Tally::default(),
                 limiter: PpsLimiter::new(0),
                 log: LogLimiter::default(),
                 hold: HoldQueues::default(),
@@ -104,15 +108,12 @@ impl<P: PacketBuf> Engine<P> {
     /// name the engine's own cost apart from the driver's and the poll
     /// loop's.
     ///
-    /// The burst is taken in runs of [`LOOKUP_BURST`], in stages: every
-    /// packet's fixed headers are read (`ip6_tryforward`'s
-    /// [`classify`](fastfwd::classify)), the destinations of those it may
-    /// take are looked up together, then, in arrival order, each is either
-    /// finished by the fast path or handed whole to the full one.
+    /// The burst is read in place and taken in runs of [`LOOKUP_BURST`]
+    /// (one, for a burst from a port), each in stages ([`Core::run`]).
     #[inline(never)]
     pub fn process_burst(
         &mut self,
-        burst: impl IntoIterator<Item = P>,
+        burst: &mut impl Burst<P>,
         snap: &Snapshot,
         now: Instant,
         io: &mut impl Io<P>,
@@ -122,67 +123,28 @@ impl<P: PacketBuf> Engine<P> {
         let _burst = st.burst();
         core.sync(snap);
         if !fastfwd::enabled(snap) {
-            for pkt in burst {
+            for pkt in burst.take_all() {
                 core.full(st, pkt, None, snap, now, io);
             }
             core.publish(st);
             return;
         }
-        let mut verdicts = Verdicts::default();
-        let mut burst = burst.into_iter();
-        loop {
-            let pkts: ArrayVec<P, LOOKUP_BURST> = burst.by_ref().take(LOOKUP_BURST).collect();
-            if pkts.is_empty() {
-                break;
-            }
-            // Which packets the fast path may take (a bit each), and their
-            // headers' facts, in order.
-            let mut may: u64 = 0;
-            let mut cands = [fastfwd::Candidate::default(); LOOKUP_BURST];
-            let mut dsts = [0u128; LOOKUP_BURST];
-            let mut n = 0;
-            for (i, p) in pkts.iter().enumerate() {
-                if let Some(c) = fastfwd::classify(p, snap) {
-                    may |= 1 << i;
-                    dsts[n] = c.dst;
-                    cands[n] = c;
-                    n += 1;
+        let mut run = Run::new();
+        core.links.sync(snap);
+        if burst.packets().len() <= LOOKUP_BURST {
+            core.run(st, burst, &mut run, snap, now, io);
+        } else {
+            let mut pkts = burst.take_all();
+            loop {
+                let mut some: ArrayVec<P, LOOKUP_BURST> =
+                    pkts.by_ref().take(LOOKUP_BURST).collect();
+                if some.is_empty() {
+                    break;
                 }
+                core.run(st, &mut some, &mut run, snap, now, io);
             }
-            // Looked up together (the route cache, then the FIB for what
-            // it misses), so that the trie's reads overlap rather than
-            // each packet waiting on its own.
-            let mut found = [None; LOOKUP_BURST];
-            core.cache.lookup_burst(
-                &snap.fib,
-                snap.generation,
-                &dsts[..n],
-                &mut found[..n],
-                &st.rtcache,
-            );
-            snap.fib.touch_nexthops(&found[..n]);
-            let mut hop = LastNeighbor::default();
-            let mut taken = 0;
-            let mut k = 0;
-            for (i, pkt) in pkts.into_iter().enumerate() {
-                if may & (1 << i) == 0 {
-                    core.full(st, pkt, None, snap, now, io);
-                    continue;
-                }
-                let (c, id) = (&cands[k], found[k]);
-                k += 1;
-                match core.tryforward(st, pkt, c, id, &mut hop, &mut verdicts, snap, io) {
-                    None => taken += 1,
-                    Some(pkt) => core.full(st, pkt, Some((c.dst, id)), snap, now, io),
-                }
-            }
-            // What the full path counts per packet (`ip6_input`'s and
-            // `ip6_forward`'s router-wide counters), for the run.
-            st.fates.received.add(taken);
-            st.ip6.ip6s_total.add(taken);
-            st.ip6.ip6s_forward.add(taken);
-            st.fastfwd.fastfwd_forwarded.add(taken);
         }
+        core.tally.flush(st);
         core.publish(st);
     }
 
@@ -244,10 +206,10 @@ fn free<const MAC: bool, P: PacketBuf>(snap: &Snapshot, mut pkt: P) {
 /// destination, the outgoing interface's as source. Every packet that gets
 /// here passed `ether_input`'s length check or was built by the router.
 #[inline]
-fn ether_rewrite<P: PacketBuf>(pkt: &mut P, dst: EthernetAddress, outif: &Ifnet) {
+fn ether_rewrite<P: PacketBuf>(pkt: &mut P, src: EthernetAddress, dst: EthernetAddress) {
     if let Ok(mut eth) = ethernet::Frame::new_checked(pkt.head_mut()) {
         eth.set_dst_addr(dst);
-        eth.set_src_addr(outif.lladdr);
+        eth.set_src_addr(src);
     }
 }
 
@@ -270,23 +232,82 @@ enum Unsent<P> {
     Denied(P),
 }
 
-/// The last next hop resolved in a run of packets, which mostly share
-/// their gateway: a neighbour table lookup saved per packet.
-#[derive(Default)]
-struct LastNeighbor(Option<(IfIndex, Ipv6Addr, EthernetAddress)>);
+/// What the fast path carries from one run of a burst to the next: the
+/// arrival interface, the last on-link neighbour, the MAC verdicts.
+struct Run<'s> {
+    arrival: fastfwd::Arrival<'s>,
+    last: fastfwd::LastNeighbor,
+    verdicts: Verdicts,
+}
 
-impl LastNeighbor {
-    #[inline]
-    fn lookup(&mut self, snap: &Snapshot, out: IfIndex, addr: Ipv6Addr) -> Option<EthernetAddress> {
-        if let Some((o, a, m)) = self.0
-            && o == out
-            && a == addr
-        {
-            return Some(m);
+impl<'s> Run<'s> {
+    fn new() -> Run<'s> {
+        Run {
+            arrival: fastfwd::Arrival::new(),
+            last: fastfwd::LastNeighbor::default(),
+            verdicts: Verdicts::default(),
         }
-        let m = snap.neighbors.lookup(out, &addr)?;
-        self.0 = Some((out, addr, m));
-        Some(m)
+    }
+}
+
+/// The fast path's per-interface counts of a burst (`ifs6_in_receive`
+/// and `ifs6_out_forward`), added to the shared counters once at its end
+/// rather than read and written a packet at a time; interfaces past the
+/// first [`TALLIED`] are counted as they come.
+struct Tally {
+    received: [u32; TALLIED],
+    forwarded: [u32; TALLIED],
+}
+
+const TALLIED: usize = 64;
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            received: [0; TALLIED],
+            forwarded: [0; TALLIED],
+        }
+    }
+}
+
+impl Tally {
+    #[inline]
+    fn received(&mut self, st: &WorkerStats, rcvif: IfIndex) {
+        match self.received.get_mut(usize::from(rcvif)) {
+            Some(n) => *n += 1,
+            None => st
+                .ifs
+                .get(usize::from(rcvif))
+                .map_or((), |i| i.ifs6_in_receive.inc()),
+        }
+    }
+
+    #[inline]
+    fn forwarded(&mut self, st: &WorkerStats, outif: IfIndex) {
+        match self.forwarded.get_mut(usize::from(outif)) {
+            Some(n) => *n += 1,
+            None => st
+                .ifs
+                .get(usize::from(outif))
+                .map_or((), |i| i.ifs6_out_forward.inc()),
+        }
+    }
+
+    /// Adds the counts to the shared counters and starts again. A burst's
+    /// interfaces are a worker's ports, so this looks at a few entries.
+    fn flush(&mut self, st: &WorkerStats) {
+        let ifs = st
+            .ifs
+            .iter()
+            .zip(self.received.iter_mut().zip(&mut self.forwarded));
+        for (ifs, (r, f)) in ifs {
+            if *r > 0 {
+                ifs.ifs6_in_receive.add(u64::from(std::mem::take(r)));
+            }
+            if *f > 0 {
+                ifs.ifs6_out_forward.add(u64::from(std::mem::take(f)));
+            }
+        }
     }
 }
 
@@ -345,6 +366,71 @@ impl<P: PacketBuf> Core<P> {
         st.upcalls.hold_queue.set(self.hold.len() as u64);
     }
 
+    /// Up to [`LOOKUP_BURST`] packets, in stages: every packet's fixed
+    /// headers are read (`ip6_tryforward`'s
+    /// [`classify`](fastfwd::classify)), the destinations of those it may
+    /// take are looked up together, then, in arrival order, each is either
+    /// finished by the fast path or handed whole to the full one.
+    fn run<'s>(
+        &mut self,
+        st: &WorkerStats,
+        burst: &mut impl Burst<P>,
+        run: &mut Run<'s>,
+        snap: &'s Snapshot,
+        now: Instant,
+        io: &mut impl Io<P>,
+    ) {
+        // Which packets the fast path may take (a bit each), and their
+        // headers' facts, in order.
+        let mut may: u64 = 0;
+        let mut cands = [fastfwd::Candidate::default(); LOOKUP_BURST];
+        let mut dsts = [0u128; LOOKUP_BURST];
+        let mut n = 0;
+        for (i, p) in burst.packets().iter().enumerate().take(LOOKUP_BURST) {
+            if let Some((dst, c)) = fastfwd::classify(p, &mut run.arrival, snap) {
+                may |= 1 << i;
+                dsts[n] = dst;
+                cands[n] = c;
+                n += 1;
+            }
+        }
+        // Looked up together (the route cache, then the FIB for what it
+        // misses), so that the trie's reads overlap rather than each
+        // packet waiting on its own.
+        let mut found = [None; LOOKUP_BURST];
+        self.cache.lookup_burst(
+            &snap.fib,
+            snap.generation,
+            &dsts[..n],
+            &mut found[..n],
+            &st.rtcache,
+        );
+        snap.fib.touch_nexthops(&found[..n]);
+        let mut taken = 0;
+        let mut looked_up = dsts.iter().zip(&cands).zip(&found);
+        for (i, pkt) in burst.take_all().enumerate() {
+            let next = if may & (1 << i) == 0 {
+                None
+            } else {
+                looked_up.next()
+            };
+            let Some(((&dst, c), &id)) = next else {
+                self.full(st, pkt, None, snap, now, io);
+                continue;
+            };
+            match self.tryforward(st, pkt, dst, c, id, run, snap, io) {
+                None => taken += 1,
+                Some(pkt) => self.full(st, pkt, Some((dst, id)), snap, now, io),
+            }
+        }
+        // What the full path counts per packet (`ip6_input`'s and
+        // `ip6_forward`'s router-wide counters), for the run.
+        st.fates.received.add(taken);
+        st.ip6.ip6s_total.add(taken);
+        st.ip6.ip6s_forward.add(taken);
+        st.fastfwd.fastfwd_forwarded.add(taken);
+    }
+
     /// The full path for one packet, with MAC labelling compiled in or out.
     #[inline]
     fn full(
@@ -375,25 +461,25 @@ impl<P: PacketBuf> Core<P> {
         &mut self,
         st: &WorkerStats,
         mut pkt: P,
+        dst: u128,
         c: &fastfwd::Candidate,
         id: Option<RouteId>,
-        hop: &mut LastNeighbor,
-        verdicts: &mut Verdicts,
+        run: &mut Run,
         snap: &Snapshot,
         io: &mut impl Io<P>,
     ) -> Option<P> {
-        let (Some(id), Some(rcvif)) = (id, snap.ifnet(c.rcvif)) else {
+        let Some(id) = id else {
             return Some(pkt);
         };
-        let rt = snap.fib.nexthop(id);
-        let Some(outif) = fastfwd::route_usable(rt, rcvif, c, snap) else {
-            return Some(pkt);
-        };
-        let Some(lladdr) = hop.lookup(snap, outif.index, rt.address(Ipv6Addr::from(c.dst))) else {
+        let link = self.links.link(snap.fib.hop(id), snap);
+        let Some(lladdr) = fastfwd::output(link, dst, c, &mut run.last, snap) else {
             return Some(pkt);
         };
         if !snap.mac.is_empty() {
-            let Some(label) = verdicts.permitted(snap, rcvif, outif) else {
+            let (Some(rcvif), Some(outif)) = (snap.ifnet(c.rcvif), snap.ifnet(link.outif)) else {
+                return Some(pkt);
+            };
+            let Some(label) = run.verdicts.permitted(snap, rcvif, outif) else {
                 return Some(pkt);
             };
             if snap.mac.labels_mbufs() {
@@ -409,7 +495,7 @@ impl<P: PacketBuf> Core<P> {
         // Taken: from here on the packet is counted as the full path
         // counts a forwarded one (the router-wide counters once a run, by
         // the caller).
-        st.ifs[usize::from(rcvif.index)].ifs6_in_receive.inc();
+        self.tally.received(st, c.rcvif);
         let frame_len = L3 + c.ip_len as usize;
         if pkt.pkt_len() > frame_len {
             pkt.truncate(frame_len);
@@ -419,8 +505,8 @@ impl<P: PacketBuf> Core<P> {
             let hlim = ip6.hop_limit();
             ip6.set_hop_limit(hlim - ipv6::HLIM_DEC);
         }
-        st.ifs[usize::from(outif.index)].ifs6_out_forward.inc();
-        Self::ether_send::<false>(st, pkt, outif, lladdr, true, snap, io);
+        self.tally.forwarded(st, link.outif);
+        Self::ether_send::<false>(st, pkt, link.outif, link.src, lladdr, true, snap, io);
         None
     }
 
@@ -720,7 +806,7 @@ impl<P: PacketBuf> Core<P> {
             return Err(pkt);
         }
         let r = before(self, &pkt, io);
-        Self::ether_send::<MAC>(st, pkt, outif, dst, received, snap, io);
+        Self::ether_send::<MAC>(st, pkt, outif.index, outif.lladdr, dst, received, snap, io);
         Ok(r)
     }
 
@@ -728,18 +814,21 @@ impl<P: PacketBuf> Core<P> {
     /// (in [`ether_output`](Self::ether_output), or for its interface pair
     /// on the fast path): the link-layer rewrite, the end of the label
     /// (nothing after the NIC reads it), the count of a received packet
-    /// as forwarded, and the transmit.
+    /// as forwarded, and the transmit. Out of `out`, whose address is
+    /// `src`, to `dst`.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn ether_send<const MAC: bool>(
         st: &WorkerStats,
         mut pkt: P,
-        outif: &Ifnet,
+        out: IfIndex,
+        src: EthernetAddress,
         dst: EthernetAddress,
         received: bool,
         snap: &Snapshot,
         io: &mut impl Io<P>,
     ) {
-        ether_rewrite(&mut pkt, dst, outif);
+        ether_rewrite(&mut pkt, src, dst);
         if MAC
             && snap.mac.labels_mbufs()
             && let Some(l) = pkt.label_mut()
@@ -749,7 +838,7 @@ impl<P: PacketBuf> Core<P> {
         if received {
             st.fates.forwarded.inc();
         }
-        io.transmit(outif.index, pkt);
+        io.transmit(out, pkt);
     }
 
     /// `mac_ifnet_check_transmit`: whether the policies let `pkt` leave

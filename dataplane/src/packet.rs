@@ -34,6 +34,38 @@ pub trait PacketBuf {
     fn label_mut(&mut self) -> Option<&mut MbufLabel>;
 }
 
+/// A burst of received packets, which the engine reads in place (a run of
+/// them is classified before any is taken) and then empties: the worker's
+/// receive array is worked on where the driver put it, not copied out
+/// first.
+pub trait Burst<P> {
+    fn packets(&self) -> &[P];
+    /// Takes every packet, in order, leaving the burst empty.
+    fn take_all(&mut self) -> impl Iterator<Item = P> + '_;
+}
+
+impl<P> Burst<P> for Vec<P> {
+    fn packets(&self) -> &[P] {
+        self
+    }
+
+    fn take_all(&mut self) -> impl Iterator<Item = P> + '_ {
+        self.drain(..)
+    }
+}
+
+impl<P, const N: usize> Burst<P> for arrayvec::ArrayVec<P, N> {
+    #[inline]
+    fn packets(&self) -> &[P] {
+        self
+    }
+
+    #[inline]
+    fn take_all(&mut self) -> impl Iterator<Item = P> + '_ {
+        self.drain(..)
+    }
+}
+
 use crate::exthdr::Bytes;
 use crate::mac::MbufLabel;
 

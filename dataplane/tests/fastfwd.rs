@@ -266,3 +266,43 @@ fn policies_that_look_at_more_than_interfaces_keep_the_full_path() {
     let s = labelled(&[("test", &[][..])], &[]);
     assert_eq!(same_either_way(unlimited(s), 31), 0);
 }
+
+/// The fast path keeps what it worked out about a next hop (its interface
+/// and its gateway's link-layer address) only for the snapshot it worked
+/// it out in: a gateway that moves, goes unresolved, or whose route moves
+/// to another gateway is sent to as the newest snapshot says.
+#[test]
+fn a_next_hops_link_is_what_the_newest_snapshot_says() {
+    let mut w = World::new();
+    let p = Ip6::udp(A, FAR1);
+    // The frame sent (port and bytes) and whether the fast path took it.
+    let sent = |w: &mut World| {
+        let before = w.stats().fastfwd.fastfwd_forwarded;
+        w.send(p.on(0));
+        let taken = w.stats().fastfwd.fastfwd_forwarded - before;
+        (w.io.tx.pop().map(|(o, f)| (o, f.data)), taken)
+    };
+    let to = |out: u16, mac: Mac| Some((out, forwarded(&p.bytes(), usize::from(out), mac, 1)));
+    assert_eq!(sent(&mut w), (to(1, AA_MAC), 1));
+    let moved = Mac([0x0a, 0, 0, 0, 0, 0xab]);
+    w.update(|s| s.neighbors.insert(1, ip("fe80::aa"), moved));
+    assert_eq!(sent(&mut w), (to(1, moved), 1), "the gateway's new address");
+    w.update(|s| {
+        let kept = s.neighbors.iter().filter(|&(_, a, _)| a != ip("fe80::aa"));
+        let mut n = dataplane::neigh::Neighbors::default();
+        for (i, a, m) in kept.collect::<Vec<_>>() {
+            n.insert(i, a, m);
+        }
+        s.neighbors = n;
+    });
+    assert_eq!(
+        sent(&mut w),
+        (None, 0),
+        "held for the gateway, by the full path"
+    );
+    assert_eq!(w.engine.held(), 1);
+    w.update(|s| {
+        s.fib.insert(via("2001:db8:100::", 48, "2001:db8:2::bb", 2));
+    });
+    assert_eq!(sent(&mut w), (to(2, BB_MAC), 1), "the route's new gateway");
+}

@@ -95,14 +95,14 @@ fn any_reported_length_is_survived_and_counted() {
         65_536 + frame.data.len(),
         usize::MAX,
     ];
-    let burst: Vec<Lying> = lens
+    let mut burst: Vec<Lying> = lens
         .iter()
         .map(|&len| Lying {
             bytes: frame.clone(),
             len,
         })
         .collect();
-    engine.process_burst(burst, &snap, std::time::Instant::now(), &mut io);
+    engine.process_burst(&mut burst, &snap, std::time::Instant::now(), &mut io);
     let s = stats.read();
     assert_eq!(s.fates.received, lens.len() as u64);
     assert!(s.conserved(), "{s:?}");

@@ -215,6 +215,18 @@ impl Fib {
         &self.nexthops[self.hops[id as usize] as usize]
     }
 
+    /// The number of the next hop of the route of an id [`Fib::lookup`]
+    /// gave, for a table of what to do with each ([`Fib::nexthop_at`]).
+    #[inline]
+    pub fn hop(&self, id: RouteId) -> u32 {
+        self.hops[id as usize]
+    }
+
+    /// The next hop numbered `hop` ([`Fib::hop`]).
+    pub fn nexthop_at(&self, hop: u32) -> Option<&NextHop> {
+        self.nexthops.get(hop as usize)
+    }
+
     /// Routes in the table.
     pub fn len(&self) -> usize {
         self.index.len()

@@ -326,9 +326,9 @@ impl World {
         self.burst(vec![pkt]);
     }
 
-    pub fn burst(&mut self, pkts: Vec<VecPacket>) {
+    pub fn burst(&mut self, mut pkts: Vec<VecPacket>) {
         self.engine
-            .process_burst(pkts, &self.snap, self.now, &mut self.io);
+            .process_burst(&mut pkts, &self.snap, self.now, &mut self.io);
         assert!(
             self.stats().conserved(),
             "not conserved: {:?}",
