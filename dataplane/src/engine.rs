@@ -67,6 +67,7 @@ pub struct Engine<P> {
 struct Core<P> {
     cache: RouteCache,
     links: fastfwd::Links,
+    verdicts: Verdicts,
     tally: Tally,
     limiter: PpsLimiter,
     log: LogLimiter,
@@ -84,6 +85,7 @@ impl<P: PacketBuf> Engine<P> {
             core: Core {
                 cache: RouteCache::default(),
                 links: fastfwd::Links::default(),
+                verdicts: Verdicts::default(),
                 tally: Tally::default(),
                 limiter: PpsLimiter::new(0),
                 log: LogLimiter::default(),
@@ -131,6 +133,7 @@ impl<P: PacketBuf> Engine<P> {
         }
         let mut run = Run::new();
         core.links.sync(snap);
+        core.verdicts.sync(snap);
         if burst.packets().len() <= LOOKUP_BURST {
             core.run(st, burst, &mut run, snap, now, io);
         } else {
@@ -233,11 +236,10 @@ enum Unsent<P> {
 }
 
 /// What the fast path carries from one run of a burst to the next: the
-/// arrival interface, the last on-link neighbour, the MAC verdicts.
+/// arrival interface and the last on-link neighbour.
 struct Run<'s> {
     arrival: fastfwd::Arrival<'s>,
     last: fastfwd::LastNeighbor,
-    verdicts: Verdicts,
 }
 
 impl<'s> Run<'s> {
@@ -245,7 +247,6 @@ impl<'s> Run<'s> {
         Run {
             arrival: fastfwd::Arrival::new(),
             last: fastfwd::LastNeighbor::default(),
-            verdicts: Verdicts::default(),
         }
     }
 }
@@ -311,18 +312,44 @@ impl Tally {
     }
 }
 
-/// The MAC verdicts of a burst, by (arrival, departure) interface: the
-/// label its packets get and whether they may leave,
+/// The MAC verdicts by (arrival, departure) interface: the label a
+/// forwarded packet gets and whether it may leave,
 /// [`Policies::forward_verdict`](crate::mac::Policies::forward_verdict)
-/// asked once per pair.
-#[derive(Default)]
+/// asked once per pair and kept while the snapshot (interface labels,
+/// policies) and the policies' settings stay the same.
 struct Verdicts {
     pairs: ArrayVec<(IfIndex, IfIndex, MbufLabel, bool), 8>,
     /// The pair asked last: a run's packets mostly share theirs.
     last: usize,
+    /// What the pairs were asked under: a snapshot generation and a
+    /// settings epoch ([`crate::mac::settings_epoch`]).
+    asked: (u64, u64),
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            pairs: ArrayVec::new(),
+            last: 0,
+            asked: (u64::MAX, u64::MAX),
+        }
+    }
 }
 
 impl Verdicts {
+    /// Forgets verdicts asked under another snapshot or other settings.
+    #[inline]
+    fn sync(&mut self, snap: &Snapshot) {
+        if snap.mac.is_empty() {
+            return;
+        }
+        let now = (snap.generation, crate::mac::settings_epoch());
+        if self.asked != now {
+            self.asked = now;
+            self.pairs.clear();
+        }
+    }
+
     /// The label a packet from `rcvif` to `outif` carries, if it may go.
     #[inline]
     fn permitted(&mut self, snap: &Snapshot, rcvif: &Ifnet, outif: &Ifnet) -> Option<&MbufLabel> {
@@ -453,8 +480,9 @@ impl<P: PacketBuf> Core<P> {
     /// whose route `id` was looked up: sent, or given back untouched (and
     /// uncounted) for the full path when anything about it needs more than
     /// the common case. Its label and MAC check are the ones made for its
-    /// interface pair in this burst (a policy's switches are read once a
-    /// burst, as a snapshot is).
+    /// interface pair under this snapshot and these policy settings (a
+    /// setting changed mid-burst applies from the next burst, as a new
+    /// snapshot does).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn tryforward(
@@ -479,7 +507,7 @@ impl<P: PacketBuf> Core<P> {
             let (Some(rcvif), Some(outif)) = (snap.ifnet(c.rcvif), snap.ifnet(link.outif)) else {
                 return Some(pkt);
             };
-            let Some(label) = run.verdicts.permitted(snap, rcvif, outif) else {
+            let Some(label) = self.verdicts.permitted(snap, rcvif, outif) else {
                 return Some(pkt);
             };
             if snap.mac.labels_mbufs() {

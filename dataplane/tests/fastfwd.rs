@@ -306,3 +306,26 @@ fn a_next_hops_link_is_what_the_newest_snapshot_says() {
     });
     assert_eq!(sent(&mut w), (to(2, BB_MAC), 1), "the route's new gateway");
 }
+
+/// The fast path keeps a MAC verdict for an interface pair across bursts,
+/// but not across a change to a policy's settings: `ifoff` opening and
+/// shutting the ports between two bursts, with no new snapshot, lets the
+/// next packet through and then stops it again.
+#[test]
+fn a_policy_setting_changed_between_bursts_applies_to_the_next() {
+    let mut w = World::with(labelled(&[("ifoff", &[][..])], &[]));
+    let p = Ip6::udp(A, FAR1);
+    let mut send = |w: &mut World| {
+        w.send(p.on(0));
+        let s = w.stats();
+        let sent = w.io.tx.drain(..).filter(|(o, _)| *o == 1).count();
+        (sent, s.fates.drop_mac, s.fastfwd.fastfwd_forwarded)
+    };
+    let ifoff = |w: &World, v: &str| w.snap.mac.get("ifoff").unwrap().set("other_enabled", v);
+    assert_eq!(send(&mut w), (0, 1, 0), "shut: refused on the full path");
+    ifoff(&w, "1").unwrap();
+    assert_eq!(send(&mut w), (1, 1, 1), "open: forwarded by the fast path");
+    assert_eq!(send(&mut w), (1, 1, 2));
+    ifoff(&w, "0").unwrap();
+    assert_eq!(send(&mut w), (0, 2, 2), "shut again");
+}

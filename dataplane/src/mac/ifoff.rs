@@ -70,7 +70,9 @@ impl Policy for Ifoff {
         let setting = self
             .setting(key)
             .ok_or_else(|| format!("ifoff has no setting `{key}` (it has {KEYS})"))?;
-        super::set_flag("ifoff", setting, key, value)
+        let set = super::set_flag("ifoff", setting, key, value);
+        super::settings_changed();
+        set
     }
 
     fn settings(&self) -> Vec<(&'static str, String)> {

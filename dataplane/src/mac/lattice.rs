@@ -433,16 +433,19 @@ impl<P: Rules> Policy for P {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), String> {
-        if key == "enabled" {
-            return set_flag(P::NAME, self.enabled(), key, value);
-        }
-        self.set_other(key, value).unwrap_or_else(|| {
-            Err(format!(
-                "{} has no setting `{key}` (it has {})",
-                P::NAME,
-                P::KEYS
-            ))
-        })
+        let set = if key == "enabled" {
+            set_flag(P::NAME, self.enabled(), key, value)
+        } else {
+            self.set_other(key, value).unwrap_or_else(|| {
+                Err(format!(
+                    "{} has no setting `{key}` (it has {})",
+                    P::NAME,
+                    P::KEYS
+                ))
+            })
+        };
+        super::settings_changed();
+        set
     }
 
     fn settings(&self) -> Vec<(&'static str, String)> {

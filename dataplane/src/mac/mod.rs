@@ -961,6 +961,24 @@ impl Registry {
 }
 
 /// The `security.mac.<policy>.<key>` switches: `0` or `1`.
+/// Bumped by every change to a policy's settings. The engine keeps a
+/// verdict it worked out from them ([`Policies::forward_verdict`]) only
+/// while this and the snapshot stay the same, so a setting changed
+/// between two bursts applies from the next one.
+static SETTINGS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of settings changes so far ([`SETTINGS_EPOCH`]).
+#[inline]
+pub fn settings_epoch() -> u64 {
+    SETTINGS_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Says that a policy's settings changed; every `set` that can change one
+/// calls this once it has.
+pub fn settings_changed() {
+    SETTINGS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Release);
+}
+
 pub fn set_flag(
     policy: &str,
     flag: &std::sync::atomic::AtomicBool,
