@@ -315,7 +315,7 @@ fn a_next_hops_link_is_what_the_newest_snapshot_says() {
 fn a_policy_setting_changed_between_bursts_applies_to_the_next() {
     let mut w = World::with(labelled(&[("ifoff", &[][..])], &[]));
     let p = Ip6::udp(A, FAR1);
-    let mut send = |w: &mut World| {
+    let send = |w: &mut World| {
         w.send(p.on(0));
         let s = w.stats();
         let sent = w.io.tx.drain(..).filter(|(o, _)| *o == 1).count();
