@@ -351,21 +351,23 @@ impl Verdicts {
     }
 
     /// The label a packet from `rcvif` to `outif` carries, if it may go.
+    /// The interfaces are looked up only for a pair not asked yet.
     #[inline]
-    fn permitted(&mut self, snap: &Snapshot, rcvif: &Ifnet, outif: &Ifnet) -> Option<&MbufLabel> {
-        let key = (rcvif.index, outif.index);
+    fn permitted(&mut self, snap: &Snapshot, rcvif: IfIndex, outif: IfIndex) -> Option<&MbufLabel> {
+        let key = (rcvif, outif);
         let is = |e: &(IfIndex, IfIndex, MbufLabel, bool)| (e.0, e.1) == key;
         let i = if self.pairs.get(self.last).is_some_and(is) {
             self.last
         } else if let Some(i) = self.pairs.iter().position(is) {
             i
         } else {
-            let (label, ok) = snap.mac.forward_verdict(rcvif, outif)?;
+            let (r, o) = (snap.ifnet(rcvif)?, snap.ifnet(outif)?);
+            let (label, ok) = snap.mac.forward_verdict(r, o)?;
             if self.pairs.is_full() {
-                // A burst over more pairs than this asks again for the rest.
+                // Beyond this many pairs, the last is asked again as it comes.
                 self.pairs.pop();
             }
-            self.pairs.push((key.0, key.1, label, ok));
+            self.pairs.push((rcvif, outif, label, ok));
             self.pairs.len() - 1
         };
         self.last = i;
@@ -504,10 +506,7 @@ impl<P: PacketBuf> Core<P> {
             return Some(pkt);
         };
         if !snap.mac.is_empty() {
-            let (Some(rcvif), Some(outif)) = (snap.ifnet(c.rcvif), snap.ifnet(link.outif)) else {
-                return Some(pkt);
-            };
-            let Some(label) = self.verdicts.permitted(snap, rcvif, outif) else {
+            let Some(label) = self.verdicts.permitted(snap, c.rcvif, link.outif) else {
                 return Some(pkt);
             };
             if snap.mac.labels_mbufs() {

@@ -576,19 +576,20 @@ impl Policies {
         Some((m, permitted))
     }
 
-    /// Gives `dst` the slots of `src` up to the last one a loaded policy
-    /// owns, as plain words: how each packet gets its copy of a
-    /// [`forward_verdict`](Self::forward_verdict) label. Slots between are
-    /// nobody's, so copying them too is harmless, and a copy of a length
-    /// known here is a few moves rather than a loop or a `memcpy`.
+    /// Gives `dst` the slots of `src` a loaded policy owns, as plain
+    /// words: how each packet gets its copy of a
+    /// [`forward_verdict`](Self::forward_verdict) label. One slot (one
+    /// labelling policy) or all four: slots nobody owns are copied
+    /// harmlessly, and two fixed lengths stay a few moves, where a copy of
+    /// each length from one to four was merged by the compiler into a
+    /// `memcpy` call a packet (callgrind: 20 instructions a packet with
+    /// `mls`).
     #[inline]
     pub fn mbuf_copy_slots(&self, src: &MbufLabel, dst: &mut MbufLabel) {
         let (s, d) = (&src.slots, &mut dst.slots);
         match self.mbuf_slots {
             0 => {}
             1 => d[0] = s[0],
-            2 => d[..2].copy_from_slice(&s[..2]),
-            3 => d[..3].copy_from_slice(&s[..3]),
             _ => *d = *s,
         }
     }
