@@ -15,6 +15,9 @@ use dataplane::{Engine, Io, Snapshot};
 
 use crate::dpdk::{BURST, Mbuf, Mempool, RxQueue, TxQueue};
 
+/// The engine reads a burst of up to this many where the driver put it.
+const _: () = assert!(BURST <= dataplane::engine::LOOKUP_BURST);
+
 /// The queues from the workers to the control thread.
 #[derive(Debug)]
 pub struct Upcalls {

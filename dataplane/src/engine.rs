@@ -48,8 +48,9 @@ pub trait Io<P> {
     fn log(&mut self, event: LogEvent);
 }
 
-/// Packets whose destinations are looked up together.
-const LOOKUP_BURST: usize = 32;
+/// Packets whose destinations are looked up together, and the longest
+/// burst read in place (a worker's receive burst is no longer).
+pub const LOOKUP_BURST: usize = 32;
 
 /// How many times a packet may come back through the loopback before it is
 /// dropped: with a hop limit each pass costs a hop, so only a stealthy
@@ -110,8 +111,9 @@ impl<P: PacketBuf> Engine<P> {
     /// name the engine's own cost apart from the driver's and the poll
     /// loop's.
     ///
-    /// The burst is read in place and taken in runs of [`LOOKUP_BURST`]
-    /// (one, for a burst from a port), each in stages ([`Core::run`]).
+    /// A burst of up to [`LOOKUP_BURST`] packets (a worker's, from one
+    /// queue) is read in place; a longer one is taken in runs of that
+    /// many. Each run goes in stages ([`Core::run`]).
     #[inline(never)]
     pub fn process_burst(
         &mut self,
@@ -253,8 +255,10 @@ impl<'s> Run<'s> {
 
 /// The fast path's per-interface counts of a burst (`ifs6_in_receive`
 /// and `ifs6_out_forward`), added to the shared counters once at its end
-/// rather than read and written a packet at a time; interfaces past the
-/// first [`TALLIED`] are counted as they come.
+/// rather than read and written a packet at a time. The first [`TALLIED`]
+/// interfaces are tallied (in arrays of a fixed size, whose bounds the
+/// compiler knows: sized to the worker's interfaces, the count cost six
+/// instructions a packet more); the rest are counted as they come.
 struct Tally {
     received: [u32; TALLIED],
     forwarded: [u32; TALLIED],
@@ -275,27 +279,31 @@ impl Tally {
     #[inline]
     fn received(&mut self, st: &WorkerStats, rcvif: IfIndex) {
         match self.received.get_mut(usize::from(rcvif)) {
-            Some(n) => *n += 1,
-            None => st
-                .ifs
-                .get(usize::from(rcvif))
-                .map_or((), |i| i.ifs6_in_receive.inc()),
+            Some(n) => *n = n.wrapping_add(1),
+            None => {
+                if let Some(ifs) = st.ifs.get(usize::from(rcvif)) {
+                    ifs.ifs6_in_receive.inc();
+                }
+            }
         }
     }
 
     #[inline]
     fn forwarded(&mut self, st: &WorkerStats, outif: IfIndex) {
         match self.forwarded.get_mut(usize::from(outif)) {
-            Some(n) => *n += 1,
-            None => st
-                .ifs
-                .get(usize::from(outif))
-                .map_or((), |i| i.ifs6_out_forward.inc()),
+            Some(n) => *n = n.wrapping_add(1),
+            None => {
+                if let Some(ifs) = st.ifs.get(usize::from(outif)) {
+                    ifs.ifs6_out_forward.inc();
+                }
+            }
         }
     }
 
-    /// Adds the counts to the shared counters and starts again. A burst's
-    /// interfaces are a worker's ports, so this looks at a few entries.
+    /// Adds the counts to the shared counters and starts again: an entry
+    /// per interface the worker has counters for. The snapshot's
+    /// interfaces are never more; a tally for one past them would have no
+    /// counter to go to and is left, wrapping rather than overflowing.
     fn flush(&mut self, st: &WorkerStats) {
         let ifs = st
             .ifs
@@ -409,6 +417,7 @@ impl<P: PacketBuf> Core<P> {
         now: Instant,
         io: &mut impl Io<P>,
     ) {
+        debug_assert!(burst.packets().len() <= LOOKUP_BURST);
         // Which packets the fast path may take (a bit each), and their
         // headers' facts, in order.
         let mut may: u64 = 0;

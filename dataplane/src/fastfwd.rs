@@ -14,8 +14,8 @@
 //! repeats of a new destination all miss).
 //!
 //! It works in the two halves the engine runs a burst in: [`classify`]
-//! before the burst's routes are looked up together, [`Links::link`]
-//! after.
+//! before the burst's routes are looked up together, [`output`] (with
+//! the route's [`Link`] from this worker's [`Links`]) after.
 
 use std::net::Ipv6Addr;
 
@@ -146,7 +146,7 @@ pub fn classify<'s, P: PacketBuf>(
 }
 
 /// How the fast path sends by one next hop, as far as the next hop alone
-/// decides it. A plain 16-byte record rather than an enum with fields: the
+/// decides it. A plain 24-byte record rather than an enum with fields: the
 /// engine copies it out of the table a packet at a time, and an enum's
 /// fields were stored and reloaded in pieces of other sizes, which the
 /// processor could not forward from store to load (a tenth of the fast
@@ -163,6 +163,8 @@ pub struct Link {
     /// The gateway's link-layer address, for [`LinkKind::Gateway`].
     pub dst: EthernetAddress,
 }
+
+const _: () = assert!(std::mem::size_of::<Link>() == 24);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

@@ -45,10 +45,12 @@ pub trait Burst<P> {
 }
 
 impl<P> Burst<P> for Vec<P> {
+    #[inline]
     fn packets(&self) -> &[P] {
         self
     }
 
+    #[inline]
     fn take_all(&mut self) -> impl Iterator<Item = P> + '_ {
         self.drain(..)
     }

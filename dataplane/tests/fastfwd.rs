@@ -267,10 +267,11 @@ fn policies_that_look_at_more_than_interfaces_keep_the_full_path() {
     assert_eq!(same_either_way(unlimited(s), 31), 0);
 }
 
-/// The fast path keeps what it worked out about a next hop (its interface
-/// and its gateway's link-layer address) only for the snapshot it worked
-/// it out in: a gateway that moves, goes unresolved, or whose route moves
-/// to another gateway is sent to as the newest snapshot says.
+/// The fast path keeps what it worked out about a next hop (its interface,
+/// the interface's MTU, the gateway's link-layer address) only for the
+/// snapshot it worked it out in: a gateway that moves, goes unresolved and
+/// comes back, an MTU that shrinks, or a route moved to another gateway is
+/// sent by as the newest snapshot says.
 #[test]
 fn a_next_hops_link_is_what_the_newest_snapshot_says() {
     let mut w = World::new();
@@ -301,6 +302,19 @@ fn a_next_hops_link_is_what_the_newest_snapshot_says() {
         "held for the gateway, by the full path"
     );
     assert_eq!(w.engine.held(), 1);
+    w.update(|s| s.neighbors.insert(1, ip("fe80::aa"), AA_MAC));
+    assert_eq!(sent(&mut w), (to(1, AA_MAC), 1), "resolved again");
+    w.update(|s| s.ifnets[1].mtu = 1280);
+    let big = Ip6::udp(A, FAR1).sized(1400);
+    let before = w.stats().fastfwd.fastfwd_forwarded;
+    w.send(big.on(0));
+    assert_eq!(
+        w.stats().fastfwd.fastfwd_forwarded,
+        before,
+        "too big for the new MTU"
+    );
+    assert_eq!(w.stats().fates.drop_toobig, 1);
+    w.io.tx.clear();
     w.update(|s| {
         s.fib.insert(via("2001:db8:100::", 48, "2001:db8:2::bb", 2));
     });

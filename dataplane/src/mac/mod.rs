@@ -369,10 +369,12 @@ pub trait Policy: Send + Sync + fmt::Debug {
     /// of its two interfaces: its label comes from `mbuf_create_from_ifnet`
     /// alone, and `mbuf_init_label`, `mbuf_create_from_ifnet`,
     /// `ifnet_check_transmit` and `mbuf_destroy_label` touch nothing but
-    /// the label. The fast path then asks the transmit check once per
-    /// (arrival, departure) pair in a burst rather than once per packet
-    /// (see [`Policies::forward_verdict`]). Not FreeBSD's: its hooks
-    /// run per packet because nothing promises this.
+    /// the label, and read nothing else that can change but settings
+    /// changed through [`Policy::set`]. The fast path then asks the
+    /// transmit check once per (arrival, departure) pair, snapshot and
+    /// settings change rather than once per packet (see
+    /// [`Policies::forward_verdict`], [`settings_epoch`]). Not FreeBSD's:
+    /// its hooks run per packet because nothing promises this.
     fn forwards_by_interface(&self) -> bool {
         false
     }
@@ -961,7 +963,6 @@ impl Registry {
     }
 }
 
-/// The `security.mac.<policy>.<key>` switches: `0` or `1`.
 /// Bumped by every change to a policy's settings. The engine keeps a
 /// verdict it worked out from them ([`Policies::forward_verdict`]) only
 /// while this and the snapshot stay the same, so a setting changed
@@ -974,12 +975,14 @@ pub fn settings_epoch() -> u64 {
     SETTINGS_EPOCH.load(std::sync::atomic::Ordering::Acquire)
 }
 
-/// Says that a policy's settings changed; every `set` that can change one
-/// calls this once it has.
+/// Says that a policy's settings may have changed: every policy's `set`
+/// calls this after it has tried (a failed one too, which costs only a
+/// verdict asked again).
 pub fn settings_changed() {
     SETTINGS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Release);
 }
 
+/// The `security.mac.<policy>.<key>` switches: `0` or `1`.
 pub fn set_flag(
     policy: &str,
     flag: &std::sync::atomic::AtomicBool,
