@@ -30,7 +30,7 @@ use crate::nd6::{self, Event, Held, HoldQueues, HoldResult};
 use crate::packet::{Burst, PacketBuf};
 use crate::ratelimit::{self, LogLimiter, PpsLimiter};
 use crate::snapshot::Snapshot;
-use crate::stats::{Reason, WorkerStats};
+use crate::stats::{Counter, In6IfStat, Reason, WorkerStats};
 use crate::wire::ethernet::{self, Address as EthernetAddress};
 use crate::wire::icmpv6::{Message, unreach};
 use crate::wire::ipv6;
@@ -278,26 +278,12 @@ impl Default for Tally {
 impl Tally {
     #[inline]
     fn received(&mut self, st: &WorkerStats, rcvif: IfIndex) {
-        match self.received.get_mut(usize::from(rcvif)) {
-            Some(n) => *n = n.wrapping_add(1),
-            None => {
-                if let Some(ifs) = st.ifs.get(usize::from(rcvif)) {
-                    ifs.ifs6_in_receive.inc();
-                }
-            }
-        }
+        tally(&mut self.received, st, rcvif, |i| &i.ifs6_in_receive);
     }
 
     #[inline]
     fn forwarded(&mut self, st: &WorkerStats, outif: IfIndex) {
-        match self.forwarded.get_mut(usize::from(outif)) {
-            Some(n) => *n = n.wrapping_add(1),
-            None => {
-                if let Some(ifs) = st.ifs.get(usize::from(outif)) {
-                    ifs.ifs6_out_forward.inc();
-                }
-            }
-        }
+        tally(&mut self.forwarded, st, outif, |i| &i.ifs6_out_forward);
     }
 
     /// Adds the counts to the shared counters and starts again: an entry
@@ -315,6 +301,24 @@ impl Tally {
             }
             if *f > 0 {
                 ifs.ifs6_out_forward.add(u64::from(std::mem::take(f)));
+            }
+        }
+    }
+}
+
+/// Counts one for `ifindex` in `n`, or, past it, in the shared counter.
+#[inline]
+fn tally(
+    n: &mut [u32; TALLIED],
+    st: &WorkerStats,
+    ifindex: IfIndex,
+    counter: impl Fn(&In6IfStat) -> &Counter,
+) {
+    match n.get_mut(usize::from(ifindex)) {
+        Some(n) => *n = n.wrapping_add(1),
+        None => {
+            if let Some(ifs) = st.ifs.get(usize::from(ifindex)) {
+                counter(ifs).inc();
             }
         }
     }
