@@ -133,7 +133,7 @@ impl<P: PacketBuf> Engine<P> {
             core.publish(st);
             return;
         }
-        let mut run = Run::new();
+        let mut run = Run::default();
         core.links.sync(snap);
         core.verdicts.sync(snap);
         if burst.packets().len() <= LOOKUP_BURST {
@@ -239,18 +239,10 @@ enum Unsent<P> {
 
 /// What the fast path carries from one run of a burst to the next: the
 /// arrival interface and the last on-link neighbour.
+#[derive(Default)]
 struct Run<'s> {
     arrival: fastfwd::Arrival<'s>,
     last: fastfwd::LastNeighbor,
-}
-
-impl<'s> Run<'s> {
-    fn new() -> Run<'s> {
-        Run {
-            arrival: fastfwd::Arrival::new(),
-            last: fastfwd::LastNeighbor::default(),
-        }
-    }
 }
 
 /// The fast path's per-interface counts of a burst (`ifs6_in_receive`

@@ -57,15 +57,6 @@ pub struct Arrival<'s> {
 
 impl<'s> Arrival<'s> {
     #[inline]
-    pub fn new() -> Arrival<'s> {
-        Arrival {
-            port: u16::MAX,
-            ifp: None,
-            lladdr: 0,
-        }
-    }
-
-    #[inline]
     fn of(&mut self, port: u16, snap: &'s Snapshot) -> Option<(&'s Ifnet, u64)> {
         if port != self.port {
             self.port = port;
@@ -77,8 +68,13 @@ impl<'s> Arrival<'s> {
 }
 
 impl Default for Arrival<'_> {
+    /// No port yet: the first packet's is looked up.
     fn default() -> Self {
-        Arrival::new()
+        Arrival {
+            port: u16::MAX,
+            ifp: None,
+            lladdr: 0,
+        }
     }
 }
 
